@@ -1,0 +1,89 @@
+#include "base/fd.hpp"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace qbox {
+
+void Fd::reset(int fd) {
+  if (fd_ >= 0 && fd_ != fd) ::close(fd_);
+  fd_ = fd;
+}
+
+static int open_retry(const char* path, int flags, int mode = 0644) {
+  for (;;) {
+    int fd = ::open(path, flags | O_CLOEXEC, mode);
+    if (fd >= 0 || errno != EINTR) return fd;
+  }
+}
+
+int open_read(const char* path) { return open_retry(path, O_RDONLY); }
+int open_write(const char* path) { return open_retry(path, O_WRONLY); }
+int open_trunc(const char* path) { return open_retry(path, O_WRONLY | O_CREAT | O_TRUNC); }
+int open_append(const char* path) { return open_retry(path, O_WRONLY | O_CREAT | O_APPEND); }
+int open_excl(const char* path) { return open_retry(path, O_WRONLY | O_CREAT | O_EXCL); }
+
+int write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    ssize_t w = ::write(fd, s.data(), s.size());
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    s.remove_prefix(static_cast<std::size_t>(w));
+  }
+  return 0;
+}
+
+int read_all(int fd, Str& out, std::size_t max) {
+  std::size_t start = out.size();
+  for (;;) {
+    char* p = out.tail(4096);
+    ssize_t r = ::read(fd, p, 4096);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (r == 0) return 0;
+    out.commit(static_cast<std::size_t>(r));
+    if (out.size() - start > max) {
+      errno = EFBIG;
+      return -1;
+    }
+  }
+}
+
+int read_file(const char* path, Str& out, std::size_t max) {
+  Fd fd(open_read(path));
+  if (!fd) return -1;
+  return read_all(fd.get(), out, max);
+}
+
+int set_cloexec(int fd, bool on) {
+  int f = ::fcntl(fd, F_GETFD);
+  if (f < 0) return -1;
+  return ::fcntl(fd, F_SETFD, on ? (f | FD_CLOEXEC) : (f & ~FD_CLOEXEC));
+}
+
+int set_nonblock(int fd, bool on) {
+  int f = ::fcntl(fd, F_GETFL);
+  if (f < 0) return -1;
+  return ::fcntl(fd, F_SETFL, on ? (f | O_NONBLOCK) : (f & ~O_NONBLOCK));
+}
+
+int fd_copy(int to, int from) {
+  if (to == from) return 0;
+  if (::fcntl(from, F_GETFL) == -1) return -1;
+  ::close(to);
+  return ::dup2(from, to) == -1 ? -1 : 0;
+}
+
+int fd_move(int to, int from) {
+  if (to == from) return 0;
+  if (fd_copy(to, from) == -1) return -1;
+  ::close(from);
+  return 0;
+}
+
+}  // namespace qbox

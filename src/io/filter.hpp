@@ -1,0 +1,35 @@
+// The loop of the small stream filters (addcr, delcr, fixcrio...): read a
+// chunk of standard input, convert it into standard output, flush before
+// the next read (as ucspi-tcp's filters do, so they work interactively).
+// Exits 111 on a read or write error, as the classic filters do.
+#pragma once
+#include <cerrno>
+#include <string_view>
+#include <unistd.h>
+
+#include "io/buffer.hpp"
+
+namespace qbox {
+
+// convert(out, chunk) is called for each chunk, and once with an empty
+// chunk at the end of input. Returns 0 after the final flush.
+template <class Convert>
+int run_filter(Convert&& convert) {
+  char ibuf[8192], obuf[16384];
+  Writer out(1, obuf);
+  for (;;) {
+    if (out.flush() < 0) _exit(111);
+    ssize_t n = ::read(0, ibuf, sizeof ibuf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      _exit(111);
+    }
+    convert(out, std::string_view(ibuf, static_cast<std::size_t>(n)));
+    if (n == 0) {
+      if (out.flush() < 0) _exit(111);
+      return 0;
+    }
+  }
+}
+
+}  // namespace qbox

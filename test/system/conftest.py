@@ -1,0 +1,71 @@
+"""Shared fixtures for the system tests: they drive the real build/qbox.
+
+`applet_bin` is a directory of symlinks made by `qbox --install`, so each
+applet runs under its own name, as it does once installed. `compare` runs
+the same command line through qbox and through the classic program from
+Debian and checks stdout, stderr and exit code are the same.
+"""
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[2]
+QBOX = TOP / "build" / "qbox"
+CLASSIC = Path("/usr/bin")
+
+
+@dataclass
+class Result:
+    out: bytes
+    err: bytes
+    code: int
+
+
+def run(argv, input=b"", env=None, cwd=None, timeout=30, **kw):
+    p = subprocess.run(argv, input=input, capture_output=True, env=env, cwd=cwd,
+                       timeout=timeout, **kw)
+    return Result(p.stdout, p.stderr, p.returncode)
+
+
+@pytest.fixture(scope="session")
+def qbox():
+    assert QBOX.exists(), "build build/qbox first (ninja)"
+    return QBOX
+
+
+@pytest.fixture(scope="session")
+def applet_bin(tmp_path_factory, qbox):
+    d = tmp_path_factory.mktemp("bin")
+    subprocess.run([str(qbox), "--install", str(d)], check=True)
+    return d
+
+
+class Compare:
+    """Runs a command as qbox's applet and as the classic program."""
+
+    def __init__(self, bindir):
+        self.bindir = bindir
+
+    def both(self, name, args, input=b"", env=None, cwd=None, classic=None, **kw):
+        ours = run([str(self.bindir / name)] + list(args), input, env, cwd, **kw)
+        theirs = run([str(classic or CLASSIC / name)] + list(args), input, env, cwd, **kw)
+        return ours, theirs
+
+    def same(self, name, args, input=b"", env=None, cwd=None, classic=None,
+             fix_err=None, **kw):
+        """Asserts identical stdout, stderr and exit code; returns ours."""
+        ours, theirs = self.both(name, args, input, env, cwd, classic, **kw)
+        err_o, err_t = ours.err, theirs.err
+        if fix_err:
+            err_o, err_t = fix_err(err_o), fix_err(err_t)
+        assert (ours.code, ours.out, err_o) == (theirs.code, theirs.out, err_t), \
+            f"{name} {args!r} differs from the classic program"
+        return ours
+
+
+@pytest.fixture
+def compare(applet_bin):
+    return Compare(applet_bin)
