@@ -26,3 +26,62 @@ TEST_CASE("Str grows, keeps NULs and a terminating NUL") {
   u.append_num(1234567890123ULL);
   CHECK(u == "ab1234567890123");
 }
+
+TEST_CASE("Str resize, clear, tail/commit") {
+  Str s("hello");
+  s.resize(7);
+  CHECK(s.size() == 7);
+  CHECK(s[5] == 0);
+  s.clear();
+  CHECK(s.empty());
+  CHECK(std::string_view(s.c_str()).empty());
+  char* p = s.tail(3);
+  p[0] = 'x'; p[1] = 'y';
+  s.commit(2);
+  CHECK(s == "xy");
+  s = std::string_view("other");
+  CHECK(s == "other");
+}
+
+TEST_CASE("fmt_num and fmt_num0") {
+  char b[kNumDigits];
+  CHECK(fmt_num(b, 0) == "0");
+  CHECK(fmt_num(b, 42) == "42");
+  CHECK(fmt_num(b, UINT64_MAX) == "18446744073709551615");
+  CHECK(fmt_num0(b, 7, 3) == "007");
+  CHECK(fmt_num0(b, 1234, 2) == "1234");
+}
+
+TEST_CASE("scan_num stops at non-digits and reports overflow") {
+  Scanned r = scan_num("123abc");
+  CHECK(r.value == 123);
+  CHECK(r.used == 3);
+  CHECK_FALSE(r.overflow);
+  r = scan_num("abc");
+  CHECK(r.used == 0);
+  r = scan_num("18446744073709551615");
+  CHECK(r.value == UINT64_MAX);
+  CHECK_FALSE(r.overflow);
+  r = scan_num("18446744073709551616x");
+  CHECK(r.overflow);
+  CHECK(r.used == 20);
+  CHECK(r.value == UINT64_MAX);
+  r = scan_num("256", 10, 255);
+  CHECK(r.overflow);
+  r = scan_num("ff", 16);
+  CHECK(r.value == 255);
+  r = scan_num("778", 8);
+  CHECK(r.value == 63);
+  CHECK(r.used == 2);
+}
+
+TEST_CASE("parse_num wants the whole string") {
+  CHECK(parse_num("0") == 0ULL);
+  CHECK(parse_num("4294967295", 0xffffffffULL) == 0xffffffffULL);
+  CHECK_FALSE(parse_num("4294967296", 0xffffffffULL));
+  CHECK_FALSE(parse_num(""));
+  CHECK_FALSE(parse_num("12 "));
+  CHECK_FALSE(parse_num("-1"));
+  CHECK_FALSE(parse_num("+1"));
+  CHECK_FALSE(parse_num("99999999999999999999999"));
+}
