@@ -4,6 +4,7 @@
 // Exits 111 on a read or write error, as the classic filters do.
 #pragma once
 #include <cerrno>
+#include <cstddef>
 #include <string_view>
 #include <unistd.h>
 
@@ -12,10 +13,11 @@
 namespace qbox {
 
 // convert(out, chunk) is called for each chunk, and once with an empty
-// chunk at the end of input. Returns 0 after the final flush.
-template <class Convert>
+// chunk at the end of input. Returns 0 after the final flush. Filters that
+// must be fast on big inputs ask for larger buffers (kIn, kOut).
+template <std::size_t kIn = 8192, std::size_t kOut = 16384, class Convert>
 int run_filter(Convert&& convert) {
-  char ibuf[8192], obuf[16384];
+  char ibuf[kIn], obuf[kOut];
   Writer out(1, obuf);
   for (;;) {
     if (out.flush() < 0) _exit(111);

@@ -10,6 +10,12 @@ Tai64n Tai64n::now() {
   return from_unix(ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec));
 }
 
+Tai64n Tai64n::now_usec() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return from_unix(ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec / 1000 * 1000 + 500));
+}
+
 void pack_tai64(char out[8], std::uint64_t sec) {
   for (int i = 7; i >= 0; --i) {
     out[i] = static_cast<char>(sec & 255);
@@ -39,16 +45,21 @@ Tai64n Tai64n::unpack(const char in[12]) {
   return t;
 }
 
-void fmt_tai64n(char out[kTai64nHexLen], const Tai64n& t) {
+namespace {
+// Writes the low 4 * n bits of x as n lower-case hex digits, high first.
+void fmt_hex(char* out, std::uint64_t x, int n) {
   static constexpr char hex[] = "0123456789abcdef";
-  char packed[12];
-  t.pack(packed);
-  out[0] = '@';
-  for (int i = 0; i < 12; ++i) {
-    unsigned char c = static_cast<unsigned char>(packed[i]);
-    out[1 + 2 * i] = hex[c >> 4];
-    out[2 + 2 * i] = hex[c & 15];
+  for (int i = n - 1; i >= 0; --i) {
+    out[i] = hex[x & 15];
+    x >>= 4;
   }
+}
+}  // namespace
+
+void fmt_tai64n(char out[kTai64nHexLen], const Tai64n& t) {
+  out[0] = '@';
+  fmt_hex(out + 1, t.sec, 16);
+  fmt_hex(out + 17, t.nano, 8);
 }
 
 std::optional<Tai64n> scan_tai64n(std::string_view s) {

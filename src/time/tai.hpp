@@ -17,6 +17,10 @@ struct Tai64n {
   std::uint32_t nano = 0;  // 0..999999999
 
   static Tai64n now();
+  // The clock as daemontools' taia_now() reads it (gettimeofday): whole
+  // microseconds, and nano = 1000 * usec + 500, so stamps end in "500"
+  // (nanoseconds 1f4 hex) like those of tai64n, multilog and supervise.
+  static Tai64n now_usec();
   static Tai64n from_unix(std::int64_t unix_sec, std::uint32_t nano = 0) {
     return {kTaiUnixOffset + static_cast<std::uint64_t>(unix_sec), nano};
   }
@@ -30,8 +34,33 @@ struct Tai64n {
 inline constexpr std::size_t kTai64nHexLen = 25;  // "@" + 24 hex digits
 // Writes "@" and 24 hex digits into out.
 void fmt_tai64n(char out[kTai64nHexLen], const Tai64n& t);
-// Parses "@" and 24 hex digits at the start of s (either case), as tai64nlocal does.
+// Parses "@" and 24 hex digits (either case) at the start of s; nullopt
+// when s is shorter or a digit is not hex. Bytes after the 25th are ignored.
 std::optional<Tai64n> scan_tai64n(std::string_view s);
+
+// How daemontools' tai64nlocal reads the digits after "@": it takes any
+// number of them, but only 0-9 and lower-case a-f, and shifts each into a
+// 96-bit register, so that only the last 24 count. The top 64 bits are the
+// label and the low 32 the nanoseconds (unchecked: up to 4294967295); fewer
+// than 24 digits leave the high digits zero.
+struct Tai64nDigits {
+  std::uint64_t sec = 0;
+  std::uint32_t nano = 0;
+
+  // Shifts in c and returns true when it is 0-9 or a-f; otherwise false,
+  // and nothing changes.
+  bool push(char c) {
+    unsigned v = static_cast<unsigned char>(c) - unsigned{'0'};
+    if (v >= 10) {
+      v = static_cast<unsigned char>(c) - unsigned{'a'};
+      if (v >= 6) return false;
+      v += 10;
+    }
+    sec = (sec << 4) | (nano >> 28);
+    nano = (nano << 4) | v;
+    return true;
+  }
+};
 
 void pack_tai64(char out[8], std::uint64_t sec);
 std::uint64_t unpack_tai64(const char in[8]);

@@ -1,0 +1,136 @@
+// tai64nlocal: turns the TAI64N stamp at the start of a line into local time,
+// "YYYY-MM-DD HH:MM:SS.nnnnnnnnn"; every other byte is copied unchanged.
+//
+// As daemontools' tai64nlocal reads a stamp (see Tai64nDigits): a line that
+// starts with "@" has any run of 0-9 and a-f after it taken as the stamp, so
+// a short or long stamp is converted too, an upper-case digit ends the stamp
+// (and is copied, with the rest of the line), and the byte after the stamp,
+// space or not, is kept. Nanoseconds are printed with at least 9 digits, the
+// year as the classic program computes it (an int that may wrap, printed
+// unsigned). A line cut off by the end of input inside its stamp prints
+// nothing for that line. The output is flushed before every read; a read or
+// write error exits 111, end of input exits 0.
+//
+// A stamp whose local year does not fit an int (any short stamp, say "@1f")
+// makes localtime() fail; daemontools then follows the NULL it returns and
+// dies of SIGSEGV, output not yet flushed lost. qbox dies the same way, by
+// the same signal, without flushing; only where the flushes fall differs
+// (its buffers are larger), so a long input may print a different prefix.
+//
+// Local time is musl's localtime_r (TZ honoured). The date and time of the
+// last second converted are kept, so localtime runs once per second of the
+// input, not once per line. Where musl and Debian's glibc disagree the
+// output follows musl: TZ names without "/" that are also zoneinfo files
+// ("EST5EDT") are POSIX rules to musl; glibc's POSIX-rule code misplaces
+// summer time before 1970 and stops applying it after the year 5881580;
+// musl ignores the leap seconds of the right/ zones.
+#include <csignal>
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+#include <string_view>
+#include <unistd.h>
+
+#include "base/applet.hpp"
+#include "base/num.hpp"
+#include "io/filter.hpp"
+#include "time/tai.hpp"
+
+using namespace qbox;
+
+namespace {
+
+[[noreturn]] void die_like_null_deref() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGSEGV);
+  ::signal(SIGSEGV, SIG_DFL);
+  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  ::raise(SIGSEGV);
+  _exit(111);
+}
+
+// "YYYY-MM-DD HH:MM:SS" of the last unix second converted.
+class LocalSecond {
+ public:
+  std::string_view get(std::int64_t t) {
+    if (!valid_ || t != t_) convert(t);
+    return {text_, len_};
+  }
+
+ private:
+  void convert(std::int64_t t) {
+    time_t tt = static_cast<time_t>(t);
+    struct tm tm;
+    if (!::localtime_r(&tt, &tm)) die_like_null_deref();
+    // The classic program prints the int 1900 + tm_year, which wraps past
+    // INT_MAX, as an unsigned long.
+    int year = static_cast<int>(1900u + static_cast<unsigned>(tm.tm_year));
+    char num[kNumDigits];
+    len_ = 0;
+    add(fmt_num(num, static_cast<unsigned long long>(static_cast<long long>(year))));
+    add("-");
+    add(fmt_num0(num, static_cast<unsigned>(1 + tm.tm_mon), 2));
+    add("-");
+    add(fmt_num0(num, static_cast<unsigned>(tm.tm_mday), 2));
+    add(" ");
+    add(fmt_num0(num, static_cast<unsigned>(tm.tm_hour), 2));
+    add(":");
+    add(fmt_num0(num, static_cast<unsigned>(tm.tm_min), 2));
+    add(":");
+    add(fmt_num0(num, static_cast<unsigned>(tm.tm_sec), 2));
+    t_ = t;
+    valid_ = true;
+  }
+  void add(std::string_view s) {
+    std::memcpy(text_ + len_, s.data(), s.size());
+    len_ += s.size();
+  }
+
+  bool valid_ = false;
+  std::int64_t t_ = 0;
+  char text_[kNumDigits + 16];
+  std::size_t len_ = 0;
+};
+
+}  // namespace
+
+static int tai64nlocal_main(int, char**) {
+  LocalSecond local;
+  Tai64nDigits digits;
+  enum { kLineStart, kStamp, kRest } state = kLineStart;
+  // At the end of input, a stamp not yet ended prints nothing.
+  return run_filter<64 * 1024, 128 * 1024>([&](Writer& out, std::string_view in) {
+    const char* p = in.data();
+    const char* end = p + in.size();
+    while (p < end) {
+      if (state == kLineStart) {
+        if (*p == '@') {
+          digits = {};
+          ++p;
+          state = kStamp;
+        } else {
+          state = kRest;
+        }
+      } else if (state == kStamp) {
+        while (p < end && digits.push(*p)) ++p;
+        if (p == end) break;
+        std::int64_t unix_sec = Tai64n{digits.sec, 0}.unix_sec();
+        char num[kNumDigits];
+        if (out.put(local.get(unix_sec)) < 0 || out.put('.') < 0 ||
+            out.put(fmt_num0(num, digits.nano, 9)) < 0)
+          _exit(111);
+        state = kRest;  // the byte that ended the stamp is copied with the rest
+      } else {
+        const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        const char* stop = nl ? nl + 1 : end;
+        if (out.put(std::string_view(p, static_cast<std::size_t>(stop - p))) < 0) _exit(111);
+        if (nl) state = kLineStart;
+        p = stop;
+      }
+    }
+  });
+}
+
+extern const AppletInfo applet_tai64nlocal = {"convert TAI64N stamps to local time", "tai64nlocal",
+                                              tai64nlocal_main};
