@@ -13,9 +13,9 @@
 //
 // A stamp whose local year does not fit an int (any short stamp, say "@1f")
 // makes localtime() fail; daemontools then follows the NULL it returns and
-// dies of SIGSEGV, output not yet flushed lost. qbox dies the same way, by
-// the same signal, without flushing; only where the flushes fall differs
-// (its buffers are larger), so a long input may print a different prefix.
+// dies of SIGSEGV, losing output. qbox instead flushes the lines before it
+// and fails cleanly: "tai64nlocal: fatal: line N: stamp out of range for
+// local time", exit 100.
 //
 // Local time is musl's localtime_r (TZ honoured). The date and time of the
 // last second converted are kept, so localtime runs once per second of the
@@ -24,7 +24,6 @@
 // ("EST5EDT") are POSIX rules to musl; glibc's POSIX-rule code misplaces
 // summer time before 1970 and stops applying it after the year 5881580;
 // musl ignores the leap seconds of the right/ zones.
-#include <csignal>
 #include <cstdint>
 #include <cstring>
 #include <ctime>
@@ -32,6 +31,7 @@
 #include <unistd.h>
 
 #include "base/applet.hpp"
+#include "base/die.hpp"
 #include "base/num.hpp"
 #include "io/filter.hpp"
 #include "time/tai.hpp"
@@ -40,29 +40,21 @@ using namespace qbox;
 
 namespace {
 
-[[noreturn]] void die_like_null_deref() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGSEGV);
-  ::signal(SIGSEGV, SIG_DFL);
-  ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
-  ::raise(SIGSEGV);
-  _exit(111);
-}
-
 // "YYYY-MM-DD HH:MM:SS" of the last unix second converted.
 class LocalSecond {
  public:
-  std::string_view get(std::int64_t t) {
-    if (!valid_ || t != t_) convert(t);
-    return {text_, len_};
+  // False when the second has no local time (the year overflows an int).
+  bool get(std::int64_t t, std::string_view& text) {
+    if ((!valid_ || t != t_) && !convert(t)) return false;
+    text = {text_, len_};
+    return true;
   }
 
  private:
-  void convert(std::int64_t t) {
+  bool convert(std::int64_t t) {
     time_t tt = static_cast<time_t>(t);
     struct tm tm;
-    if (!::localtime_r(&tt, &tm)) die_like_null_deref();
+    if (!::localtime_r(&tt, &tm)) return false;
     // The classic program prints the int 1900 + tm_year, which wraps past
     // INT_MAX, as an unsigned long.
     int year = static_cast<int>(1900u + static_cast<unsigned>(tm.tm_year));
@@ -81,6 +73,7 @@ class LocalSecond {
     add(fmt_num0(num, static_cast<unsigned>(tm.tm_sec), 2));
     t_ = t;
     valid_ = true;
+    return true;
   }
   void add(std::string_view s) {
     std::memcpy(text_ + len_, s.data(), s.size());
@@ -98,6 +91,7 @@ class LocalSecond {
 static int tai64nlocal_main(int, char**) {
   LocalSecond local;
   Tai64nDigits digits;
+  unsigned long long line = 0;  // lines finished, for messages
   enum { kLineStart, kStamp, kRest } state = kLineStart;
   // At the end of input, a stamp not yet ended prints nothing.
   return run_filter<64 * 1024, 128 * 1024>([&](Writer& out, std::string_view in) {
@@ -117,7 +111,13 @@ static int tai64nlocal_main(int, char**) {
         if (p == end) break;
         std::int64_t unix_sec = Tai64n{digits.sec, 0}.unix_sec();
         char num[kNumDigits];
-        if (out.put(local.get(unix_sec)) < 0 || out.put('.') < 0 ||
+        std::string_view when;
+        if (!local.get(unix_sec, when)) {
+          if (out.flush() < 0) _exit(111);
+          die(kExitPerm, "tai64nlocal: fatal: line ", fmt_num(num, line + 1),
+              ": stamp out of range for local time");
+        }
+        if (out.put(when) < 0 || out.put('.') < 0 ||
             out.put(fmt_num0(num, digits.nano, 9)) < 0)
           _exit(111);
         state = kRest;  // the byte that ended the stamp is copied with the rest
@@ -125,7 +125,10 @@ static int tai64nlocal_main(int, char**) {
         const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
         const char* stop = nl ? nl + 1 : end;
         if (out.put(std::string_view(p, static_cast<std::size_t>(stop - p))) < 0) _exit(111);
-        if (nl) state = kLineStart;
+        if (nl) {
+          state = kLineStart;
+          ++line;
+        }
         p = stop;
       }
     }
