@@ -41,7 +41,10 @@ std::optional<std::int64_t> process_start_time(pid_t pid) {
   for (char c : std::string_view("/stat")) path[len++] = c;
   path[len] = 0;
 
-  char buf[1024];
+  // The fields up to STARTTIME fit in 512 bytes (COMM is at most 16
+  // bytes, numbers at most 20 digits); a small buffer keeps supervise's
+  // stack small.
+  char buf[512];
   int fd;
   do fd = ::open(path, O_RDONLY | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
@@ -65,7 +68,11 @@ std::optional<std::int64_t> process_start_time(pid_t pid) {
     std::string_view f = s.substr(0, end);
     ++field;
     if (field == 3 && (f == "Z" || f == "X" || f == "x")) return std::nullopt;
-    if (field == 22) { starttime = f; break; }
+    if (field == 22) {
+      if (end == std::string_view::npos) return std::nullopt;  // cut short
+      starttime = f;
+      break;
+    }
     if (end == std::string_view::npos) break;
     s.remove_prefix(end);
   }
