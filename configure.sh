@@ -74,7 +74,7 @@ tinycdb_0.78.dsc a81960f9d8a2c9de37ef4acdee9fda39f20167381f0757e54b7dfd701ad64bc
 tinycdb_0.78.tar.gz 0aa39e0004bf890f429ceed597c781ba47bb603245a2737210b99f1772798079
 "
 deps="$build/deps"
-stamp="bearssl=$bearssl_ver tinycdb=$tinycdb_ver v2"
+stamp="bearssl=$bearssl_ver tinycdb=$tinycdb_ver v3"
 arch=$(gcc -dumpmachine | sed 's/-gnu$//')   # x86_64-linux
 muslarch="$arch-musl"
 muslinc=/usr/include/$muslarch
@@ -144,7 +144,7 @@ build_lib() { # build_lib CC OUT.a SRCDIR CFLAGS FILES...
 
 if [ "$(cat "$deps/stamp" 2>/dev/null)" != "$stamp" ] ||
    [ ! -f "$deps/lib/libbearssl.a" ] || [ ! -f "$deps/lib/libcdb.a" ] ||
-   [ ! -f "$deps/host/libcdb.a" ]; then
+   [ ! -f "$deps/host/libcdb.a" ] || [ ! -f "$deps/host/libbearssl.a" ]; then
   fetch_sources
   mkdir -p "$deps/lib" "$deps/include" "$deps/host"
   muslcc="gcc -specs=$musllib/musl-gcc.specs"
@@ -153,6 +153,9 @@ if [ "$(cat "$deps/stamp" 2>/dev/null)" != "$stamp" ] ||
   (cd "$deps/src/bearssl" && find src -name '*.c' | sort) >"$deps/bearssl.files"
   build_lib "$muslcc" "$deps/lib/libbearssl.a" "$deps/src/bearssl" \
     "$cflags -I$deps/src/bearssl/inc -I$deps/src/bearssl/src" $(cat "$deps/bearssl.files")
+  echo "configure.sh: building BearSSL for the host (unit tests)"
+  build_lib "${CC:-gcc}" "$deps/host/libbearssl.a" "$deps/src/bearssl" \
+    "-O1 -g -w -I$deps/src/bearssl/inc -I$deps/src/bearssl/src" $(cat "$deps/bearssl.files")
   echo "configure.sh: building tinycdb for musl and for the host"
   cdbfiles="cdb_init.c cdb_find.c cdb_findnext.c cdb_seq.c cdb_seek.c cdb_unpack.c
             cdb_make.c cdb_make_add.c cdb_make_put.c cdb_hash.c"
