@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,18 +100,41 @@ std::string_view CdbReader::bytes() const {
 
 CdbMaker::~CdbMaker() {
   if (mk_) {
+    // tinycdb frees its record lists only in cdb_make_finish: run it on no
+    // descriptor, so it fails at its first write without touching the file.
+    mk_->cdb_fd = -1;
+    cdb_make_finish(mk_);
     ::close(fd_);
-    ::unlink(tmp_.c_str());
+    discard();
     std::free(mk_);
   }
+}
+
+void CdbMaker::discard() {
+  // Only a file this maker wrote as a plain file: never a device or a fifo
+  // that was named as the temporary file (cdbmake f /dev/null).
+  if (regular_) ::unlink(tmp_.c_str());
 }
 
 int CdbMaker::start(const char* final_path, const char* tmp_path) {
   final_ = final_path;
   tmp_ = tmp_path;
   step_ = "create";
-  fd_ = open_trunc(tmp_path);
+  // Opened without blocking, as djb's open_trunc does: a fifo with no
+  // reader fails (ENXIO) instead of hanging.
+  fd_ = ::open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0644);
   if (fd_ < 0) return -1;
+  set_nonblock(fd_, false);
+  struct stat st;
+  regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  // Like djb's cdb_make_start, which seeks past the header: a descriptor
+  // that cannot seek fails now, before any input is read.
+  if (::lseek(fd_, 0, SEEK_SET) < 0) {
+    int e = errno;
+    ::close(fd_);
+    errno = e;
+    return -1;
+  }
   mk_ = static_cast<struct cdb_make*>(std::calloc(1, sizeof(struct cdb_make)));
   if (!mk_) out_of_memory();
   if (cdb_make_start(mk_, fd_) != 0) {
@@ -122,9 +146,11 @@ int CdbMaker::start(const char* final_path, const char* tmp_path) {
 
 int CdbMaker::add(std::string_view key, std::string_view value) {
   step_ = "write";
-  // tinycdb keeps 32-bit offsets: refuse what would not fit.
-  if (key.size() > 0xffffffffu - 8 || value.size() > 0xffffffffu - 8 - key.size()) {
-    errno = EFBIG;
+  // 32-bit offsets: refuse a record that would end past 4 GB, with djb's
+  // cdb_make errno ("out of memory").
+  const std::uint64_t room = 0xffffffffu - pos_;
+  if (room < 8 || key.size() > room - 8 || value.size() > room - 8 - key.size()) {
+    errno = ENOMEM;
     return -1;
   }
   if (cdb_make_add(mk_, key.data(), static_cast<unsigned>(key.size()), value.data(),
@@ -132,20 +158,34 @@ int CdbMaker::add(std::string_view key, std::string_view value) {
     if (!errno) errno = ENOMEM;
     return -1;
   }
+  pos_ += static_cast<std::uint32_t>(8 + key.size() + value.size());
+  ++records_;
   return 0;
+}
+
+bool CdbMaker::tables_fit(std::uint32_t end_of_data, std::uint32_t records) {
+  // Two 8-byte slots per record (tinycdb checks only one).
+  return (0xffffffffu - end_of_data) / 16 >= records;
 }
 
 int CdbMaker::finish() {
   step_ = "write";
-  if (cdb_make_finish(mk_) != 0) return -1;
+  if (!tables_fit(pos_, records_)) {
+    errno = ENOMEM;
+    return -1;
+  }
+  int r = cdb_make_finish(mk_);
+  // Its record lists are freed, whether it worked or not.
+  std::memset(mk_->cdb_rec, 0, sizeof mk_->cdb_rec);
+  if (r != 0) return -1;
   std::free(mk_);
   mk_ = nullptr;
   step_ = "fsync";
-  if (::fsync(fd_) != 0) { int e = errno; ::close(fd_); ::unlink(tmp_.c_str()); errno = e; return -1; }
+  if (::fsync(fd_) != 0) { int e = errno; ::close(fd_); discard(); errno = e; return -1; }
   step_ = "close";
-  if (::close(fd_) != 0) { int e = errno; ::unlink(tmp_.c_str()); errno = e; return -1; }
+  if (::close(fd_) != 0) { int e = errno; discard(); errno = e; return -1; }
   step_ = "rename";
-  if (::rename(tmp_.c_str(), final_.c_str()) != 0) { int e = errno; ::unlink(tmp_.c_str()); errno = e; return -1; }
+  if (::rename(tmp_.c_str(), final_.c_str()) != 0) { int e = errno; discard(); errno = e; return -1; }
   return 0;
 }
 

@@ -3,6 +3,7 @@
 // a temporary name and renames it into place only once it is complete and
 // fsynced, so readers see the old file or the new one, never half of one.
 #pragma once
+#include <cstdint>
 #include <string_view>
 
 #include "base/str.hpp"
@@ -52,22 +53,33 @@ class CdbMaker {
   CdbMaker() = default;
   CdbMaker(const CdbMaker&) = delete;
   CdbMaker& operator=(const CdbMaker&) = delete;
-  // Removes the temporary file if finish() was not reached.
+  // Removes the temporary file if finish() was not reached (and when
+  // finish() fails), unless it was not a regular file.
   ~CdbMaker();
 
-  // Creates `tmp` (truncating it). 0 or -1 with errno.
+  // Creates `tmp` (truncating it); fails at once if it cannot seek, as
+  // djb's cdb_make_start does. 0 or -1 with errno.
   int start(const char* final_path, const char* tmp_path);
+  // -1 with ENOMEM when the record would end past 4 GB.
   int add(std::string_view key, std::string_view value);
   // Writes the index, fsyncs, closes and renames tmp over final.
   // On failure errno tells why and `failed_step()` names the step.
   int finish();
   const char* failed_step() const { return step_; }
+  // Whether the hash tables of `records` records still fit in 32-bit
+  // offsets after data ending at `end_of_data` (finish fails with ENOMEM).
+  static bool tables_fit(std::uint32_t end_of_data, std::uint32_t records);
 
  private:
+  void discard();
+
   struct cdb_make* mk_ = nullptr;
   int fd_ = -1;
   Str final_, tmp_;
   const char* step_ = "";
+  bool regular_ = false;  // tmp is a regular file: safe to remove
+  std::uint32_t pos_ = 2048;  // end of the records so far
+  std::uint32_t records_ = 0;
 };
 
 }  // namespace qbox

@@ -23,6 +23,7 @@ bool wait_fd(int fd, bool for_write, int timeout_ms) {
 long Reader::fill() {
   if (pos_ < end_) return static_cast<long>(end_ - pos_);
   pos_ = end_ = 0;
+  if (tie_ && tie_->flush() < 0) return -1;
   for (;;) {
     if (!wait_fd(fd_, false, timeout_ms_)) return -1;
     ssize_t r = ::read(fd_, buf_.data(), buf_.size());
@@ -38,6 +39,7 @@ long Reader::fill() {
 long Reader::read(char* out, std::size_t n) {
   if (pos_ == end_ && n >= buf_.size()) {
     // Large reads bypass the buffer.
+    if (tie_ && tie_->flush() < 0) return -1;
     for (;;) {
       if (!wait_fd(fd_, false, timeout_ms_)) return -1;
       ssize_t r = ::read(fd_, out, n);

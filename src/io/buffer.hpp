@@ -10,6 +10,8 @@
 
 namespace qbox {
 
+class Writer;
+
 // Waits until fd is readable (or writable); false with errno = ETIMEDOUT
 // after timeout_ms. A negative timeout waits forever.
 bool wait_fd(int fd, bool for_write, int timeout_ms);
@@ -37,11 +39,16 @@ class Reader {
 
   int fd() const { return fd_; }
   void set_timeout(int ms) { timeout_ms_ = ms; }
+  // Flushes `w` before every read from the descriptor, as djb's buffer_0
+  // flushes buffer_1 (and qmail's subfdin flushes subfdout): output keeps
+  // pace with input, and a failed flush fails the read with its errno.
+  void tie(Writer* w) { tie_ = w; }
 
  private:
   int fd_;
   std::span<char> buf_;
   int timeout_ms_;
+  Writer* tie_ = nullptr;
   std::size_t pos_ = 0, end_ = 0;
 };
 
