@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/fd.hpp"
+#include "base/str.hpp"
+
 namespace qbox::svc {
 
 static int open_retry(const char* path, int flags, int mode = 0) {
@@ -37,6 +40,26 @@ int acquire_lock(const char* path) {
     return -1;
   }
   return fd;
+}
+
+int send_control(std::string_view dir, std::string_view cmds) {
+  Str path(dir);
+  path.push('/');
+  path.append(kControlPath);
+  int fd = open_fifo_write(path.c_str());
+  if (fd < 0) return -1;
+  Fd control(fd);
+  for (;;) {
+    ssize_t w = ::write(fd, cmds.data(), cmds.size());
+    if (w == static_cast<ssize_t>(cmds.size())) return 0;
+    if (w >= 0) {
+      // A fifo takes up to PIPE_BUF bytes whole or not at all; a short write
+      // would mean a partial command string, which svc reports as an error.
+      errno = EAGAIN;
+      return -1;
+    }
+    if (errno != EINTR) return -1;
+  }
 }
 
 }  // namespace qbox::svc

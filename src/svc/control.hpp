@@ -6,6 +6,7 @@
 //                      non-blocking open for writing succeeds exactly when
 //                      a supervise is running (ENXIO when none is).
 #pragma once
+#include <string_view>
 
 namespace qbox::svc {
 
@@ -30,5 +31,11 @@ void make_fifo(const char* path);
 // waiting. The descriptor (close-on-exec), or -1 with errno (EAGAIN when
 // another supervise holds it).
 int acquire_lock(const char* path);
+
+// Writes `cmds` to DIR/supervise/control in one write, as svc does for one
+// directory. 0 on success, -1 and errno otherwise: ENXIO when no supervise
+// has the fifo open ("supervise not running"), ENOENT when DIR or the fifo
+// does not exist, EAGAIN when the fifo is full.
+int send_control(std::string_view dir, std::string_view cmds);
 
 }  // namespace qbox::svc
