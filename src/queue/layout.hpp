@@ -45,14 +45,14 @@ struct Entry {
   Kind kind;
   Owner owner;        // group is always qmail
   mode_t mode;        // of the directory (and its split subdirectories)
-  mode_t file_mode;   // of the files kept inside (for queue-fix)
+  mode_t file_mode;   // of the files kept inside (for queue-fix); 0: none kept
   std::size_t size;   // of a kFile (zero-filled)
 };
 
 // In the order they are made ("queue" itself is the queue directory).
 inline constexpr Entry kEntries[] = {
     {"", Kind::kDir, Owner::kQmailq, 0750, 0, 0},
-    {"pid", Kind::kDir, Owner::kQmailq, 0700, 0644, 0},
+    {"pid", Kind::kDir, Owner::kQmailq, 0700, 0, 0},
     {"intd", Kind::kDir, Owner::kQmailq, 0700, 0644, 0},
     {"todo", Kind::kDir, Owner::kQmailq, 0750, 0644, 0},
     {"bounce", Kind::kDir, Owner::kQmails, 0700, 0600, 0},
