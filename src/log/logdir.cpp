@@ -272,6 +272,7 @@ void LogDir::c_write(std::size_t n) {
 }
 
 void LogDir::flush() {
+  std::size_t start = head_;
   while (head_ < clen_) {
     ssize_t w = ::write(cur_, buf_ + head_, clen_ - head_);
     if (w > 0) {
@@ -282,9 +283,20 @@ void LogDir::flush() {
     int e = errno;
     bool alarmed = pause_sys({"unable to write to ", dir_, "/current, pausing: "}, true);
     // Beyond 0.76: current cannot grow past a file size limit, and an ALRM
-    // asks for a rotation; either way the rest goes to a new current.
+    // asks for a rotation; either way the rest goes to a new current. A
+    // line that this flush wrote only in part is taken back first, so
+    // that it is not cut in two.
+    if (!alarmed && e != EFBIG) continue;
     unsigned long on_disk = bytes_ - (clen_ - head_);
-    if ((alarmed || e == EFBIG) && on_disk > 0) {
+    const void* nl = head_ > start ? ::memrchr(buf_ + start, '\n', head_ - start) : nullptr;
+    if (nl) {
+      std::size_t keep = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_) + 1;
+      if (keep < head_ && ::ftruncate(cur_, static_cast<off_t>(on_disk - (head_ - keep))) == 0) {
+        on_disk -= head_ - keep;
+        head_ = keep;
+      }
+    }
+    if (on_disk > 0) {
       fullcurrent();
       if (alarmed) alarm_rotated = true;
     }
@@ -362,10 +374,11 @@ void LogDir::start_processor() {
   sig_unblock(SIGALRM);
   int fd;
   if (::fchdir(fddir_) == -1) goto fail;
-  if ((fd = read_at(fddir_, "previous")) == -1 || move_to(0, fd) == -1) goto fail;
-  if ((fd = trunc_at(fddir_, "processed")) == -1 || move_to(1, fd) == -1) goto fail;
-  if ((fd = read_at(fddir_, "state")) == -1 || move_to(4, fd) == -1) goto fail;
-  if ((fd = trunc_at(fddir_, "newstate")) == -1 || move_to(5, fd) == -1) goto fail;
+  // From here on fddir_ may be replaced by one of these: relative names.
+  if ((fd = read_at(AT_FDCWD, "previous")) == -1 || move_to(0, fd) == -1) goto fail;
+  if ((fd = trunc_at(AT_FDCWD, "processed")) == -1 || move_to(1, fd) == -1) goto fail;
+  if ((fd = read_at(AT_FDCWD, "state")) == -1 || move_to(4, fd) == -1) goto fail;
+  if ((fd = trunc_at(AT_FDCWD, "newstate")) == -1 || move_to(5, fd) == -1) goto fail;
   {
     const char* args[] = {"sh", "-c", processor_, nullptr};
     ::execve("/bin/sh", const_cast<char* const*>(args), environ);
