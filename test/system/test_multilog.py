@@ -237,7 +237,8 @@ def test_patterns(ml, tmp_path, script):
     ["e", "-*", "=status"],
 ])
 def test_alert_and_status(ml, tmp_path, script):
-    data = mixed_input(3, 40) + b"\nlast z line\n"
+    data = mixed_input(3, 40) + b"\n" + b"\n".join(b"a" * k for k in (199, 200, 201, 1000, 1001))
+    data += b"\nlast z line\n"
     both(ml, tmp_path, script, data)
     if "=status" in script and script[0] != "e":
         st = read(tmp_path / "qbox" / "status")
@@ -260,6 +261,27 @@ def test_rotation_long_run(ml, tmp_path):
     # 100-byte lines through many rotations, the oldest removed by n5.
     both(ml, tmp_path, ["s4096", "n5", "./log"], lines(2000))
     assert len(archives(tmp_path / "qbox" / "log")) == 4
+
+
+def test_long_lines(ml, tmp_path):
+    # Patterns, e and = see the first 1000 bytes; the directory gets it all.
+    data = b"x" * 1200 + b"M\n" + b"y" * 999 + b"M\n" + b"short M\n" + b"z" * 3000
+    both(ml, tmp_path, ["-*", "+*M*", "./m", "e", "=st", "+*", "./all"], data)
+    d = tmp_path / "qbox"
+    assert read(d / "m" / "current") == b"y" * 999 + b"M\n" + b"short M\n"
+    assert read(d / "all" / "current") == data + b"\n"
+    assert read(d / "st") == b"short M" + b"\n" * (1001 - 7)
+
+
+def test_absolute_directory(ml, tmp_path):
+    data = lines(100)
+    for who in ("qbox", "debian"):
+        d = tmp_path / who / "abs"
+        d.parent.mkdir()
+        p = run_ml(ml[who], ["s4096", str(d)], data, tmp_path / "elsewhere")
+        assert p.returncode == 0
+    assert snapshot(tmp_path / "qbox" / "abs") == snapshot(tmp_path / "debian" / "abs")
+    assert logged(tmp_path / "qbox" / "abs") == data
 
 
 def test_timestamps(ml, tmp_path):
