@@ -7,6 +7,7 @@ Debian and checks stdout, stderr and exit code are the same.
 """
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,19 @@ class Result:
     out: bytes
     err: bytes
     code: int
+
+
+def wait_for(cond, timeout=10.0, what="condition", interval=0.01):
+    """Polls cond() until it returns something true and returns that; fails
+    the test after `timeout` seconds. Tests poll; they never sleep blindly."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
 
 
 def run(argv, input=b"", env=None, cwd=None, timeout=30, **kw):

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import conftest
+
 DEBIAN = "/usr/bin/multilog"
 SOFTLIMIT = "/usr/bin/softlimit"
 STAMP = re.compile(rb"^@[0-9a-f]{24} ", re.M)
@@ -28,15 +30,9 @@ ARCHIVE = re.compile(r"^@[0-9a-f]{24}\.([su])$")
 # ---- helpers ----------------------------------------------------------------
 
 def wait_for(cond, timeout=15.0, what="condition"):
-    """Polls cond() until it is true; fails after timeout seconds."""
-    end = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
+    return conftest.wait_for(cond, timeout, what)
+
+
 
 
 def read(path):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CLASSIC, QBOX, run
+from conftest import CLASSIC, QBOX, run, wait_for
 
 RUN_SIGNALS = """#!/usr/bin/python3 -S
 import os, signal, sys
@@ -33,15 +33,7 @@ while True:
 
 
 def wait_until(cond, timeout=10.0, what="condition"):
-    """Polls cond() until it returns something true; returns that."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
+    return wait_for(cond, timeout, what, interval=0.005)
 
 
 def read_status(d):
