@@ -392,11 +392,20 @@ uint16_t parse_port(const char* x) {
   return ntohs(static_cast<uint16_t>(se->s_port));
 }
 
+// "0" (and ""): "::", dual-stack where there is IPv6. An address may name
+// its interface ("fe80::1%eth0"), which a link-local address needs.
 Endpoint listen_address(const char* host) {
-  Endpoint e;  // "0" (and ""): "::", dual-stack where there is IPv6
+  Endpoint e;
   if (!std::strcmp(host, "0") || !*host) return e;
+  std::string_view name(host);
+  std::size_t pct = name.find('%');
+  if (pct != std::string_view::npos) {
+    e.scope_id = ::if_nametoindex(host + pct + 1);
+    if (!e.scope_id) fatal(kExitTemp, kFatal, "no IP address for ", host);
+    name = name.substr(0, pct);
+  }
   Str addrs;
-  if (host_addresses(host, addrs, true) != 0)
+  if (host_addresses(name, addrs, true) != 0)
     fatal_sys(kExitTemp, kFatal, "temporarily unable to figure out IP address for ", host, ": ");
   if (addrs.size() < 16) fatal(kExitTemp, kFatal, "no IP address for ", host);
   std::memcpy(e.ip, addrs.data(), 16);
@@ -464,8 +473,8 @@ void serve(const ServerOptions& o, char** args, ChildHook hook, void* ctx) {
   if (bind_reuse(s, where) != 0) fatal_sys(kExitTemp, kFatal, "unable to bind: ");
   Endpoint bound;
   if (local_endpoint(s, bound) != 0) fatal_sys(kExitTemp, kFatal, "unable to get local address: ");
-  int backlog = o.backlog > 0x7fffffffUL ? 0x7fffffff : static_cast<int>(o.backlog);
-  if (listen(s, backlog) != 0) fatal_sys(kExitTemp, kFatal, "unable to listen: ");
+  // An int, as listen() takes it in tcpserver.c (the kernel caps it).
+  if (listen(s, static_cast<int>(o.backlog)) != 0) fatal_sys(kExitTemp, kFatal, "unable to listen: ");
 
   if (o.gid) {
     gid_t g = static_cast<gid_t>(o.gid);

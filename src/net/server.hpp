@@ -19,6 +19,14 @@
 // "ok ..." or "deny ..."; then a denied connection exits 100 and an
 // allowed one runs the program with the connection on descriptors 0 and 1.
 //
+// ADDRESSES. host "0" or "" is "::", dual-stack (IPv4 clients arrive
+// v4-mapped and are shown as IPv4), or 0.0.0.0 where the kernel has no
+// IPv6; "0.0.0.0" and other IPv4 addresses listen on IPv4 only; an IPv6
+// address may name its interface ("fe80::1%eth0"). A host name goes
+// through host_addresses() (src/net/names.hpp, the DNS hook). The port is
+// a number (wrapping at 65536 as ucspi-tcp's scan_ulong into a uint16) or
+// a name from /etc/services.
+//
 // ENVIRONMENT. For an IPv4 peer (also a v4-mapped one on a dual-stack
 // socket) exactly ucspi-tcp's: PROTO=TCP, TCPLOCALIP, TCPLOCALPORT,
 // TCPLOCALHOST, TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPREMOTEINFO,

@@ -725,6 +725,42 @@ def test_ipv6_log_and_rules(servers, tmp_path, applet_bin):
     assert "tcpserver: deny PID lname:127.0.0.1:SPORT :127.0.0.1::CPORT" in log
 
 
+def link_local():
+    """A link-local address of this machine and its interface, or None."""
+    try:
+        lines = Path("/proc/net/if_inet6").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        hexaddr, _, _, scope, _, ifname = line.split()
+        if scope == "20":
+            return (":".join(hexaddr[i:i + 4] for i in range(0, 32, 4)), ifname)
+    return None
+
+
+@pytest.mark.skipif(not link_local(), reason="no link-local IPv6 address")
+@pytest.mark.parametrize("listen", ["::", "link"])
+def test_ipv6_link_local_interface(servers, listen):
+    addr, ifname = link_local()
+    host = "%s%%%s" % (addr, ifname) if listen == "link" else listen
+    srv = servers.ours(["-R", "-H", "-l", "0", host, "0", "env"])
+    ai = socket.getaddrinfo("%s%%%s" % (addr, ifname), srv.port, socket.AF_INET6,
+                            socket.SOCK_STREAM)[0]
+    with socket.socket(socket.AF_INET6) as s:
+        s.settimeout(10)
+        s.connect(ai[4])
+        lines = read_all(s).decode().splitlines()
+    short = socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, addr))
+    assert "PROTO=TCP6" in lines
+    assert "TCP6INTERFACE=%s" % ifname in lines
+    assert "TCP6LOCALIP=%s" % short in lines and "TCP6REMOTEIP=%s" % short in lines
+
+
+def test_listen_on_unknown_interface(compare):
+    r = run([str(compare.bindir / "tcpserver"), "fe80::1%no-such-if", "0", "true"], env=BASE_ENV)
+    assert (r.code, r.err) == (111, b"tcpserver: fatal: no IP address for fe80::1%no-such-if\n")
+
+
 @needs_ipv6
 def test_ipv4_only_listener(servers):
     srv = servers.ours(["-R", "-H", "-l", "0", "0.0.0.0", "0", "env"])

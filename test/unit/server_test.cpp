@@ -3,6 +3,7 @@
 #include <string_view>
 
 #include "base/str.hpp"
+#include "net/names.hpp"
 #include "net/server.hpp"
 
 using namespace qbox;
@@ -84,4 +85,18 @@ TEST_CASE("server_option: tcpserver's option letters") {
   CHECK(std::string_view(o.localname) == "0");
   CHECK_FALSE(server_option(o, 'Z', nullptr));
   CHECK_FALSE(server_option(o, '4', nullptr));
+}
+
+TEST_CASE("host_addresses: literal addresses need no DNS") {
+  Str out;
+  REQUIRE(host_addresses("127.0.0.1", out, true) == 0);
+  REQUIRE(out.size() == 16);
+  CHECK(is_v4mapped(reinterpret_cast<const uint8_t*>(out.data())));
+  CHECK(static_cast<uint8_t>(out[12]) == 127);
+  CHECK(static_cast<uint8_t>(out[15]) == 1);
+  out.clear();
+  REQUIRE(host_addresses("::1", out, false) == 0);
+  REQUIRE(out.size() == 16);
+  CHECK(static_cast<uint8_t>(out[15]) == 1);
+  CHECK_FALSE(is_v4mapped(reinterpret_cast<const uint8_t*>(out.data())));
 }
