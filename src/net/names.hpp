@@ -3,12 +3,7 @@
 // lead back to the address), the local host name (without -l), and the
 // address of a host name given on the command line all come through here.
 //
-// THE DNS HOOK. The resolver (src/dns) is not part of this tree yet. Until
-// it is wired in here, host_name() finds no name (so -h behaves as -H and
-// TCPLOCALHOST/TCPREMOTEHOST stay unset unless -l gives one) and
-// host_addresses() knows only literal addresses. Nothing else needs to
-// change when the resolver lands: replace the two marked bodies in
-// names.cpp with calls to it.
+// Lookups go through the resolver of src/dns (/etc/resolv.conf).
 #pragma once
 #include <string_view>
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CLASSIC, run
-from test_supervise import wait_until
+from conftest import wait_for as wait_until
 
 DEBIAN = str(CLASSIC / "tcpserver")
 BASE_ENV = {"PATH": "/usr/bin:/bin"}
@@ -917,3 +917,60 @@ def test_maxload(servers, tmp_path, applet_bin):
             spinner.wait()
     srv = limit_server(servers, {"MAXLOAD": "100000000"})
     hold(srv.port).close()
+
+
+# ---- host names through the resolver (a DNS server on loopback) -------------
+
+ZONE = {
+    "1.0.0.127.in-addr.arpa": {"PTR": ["client.test"]},
+    "client.test": {"A": ["127.0.0.1"]},
+    "2.0.0.127.in-addr.arpa": {"PTR": ["liar.test"]},
+    "liar.test": {"A": ["192.0.2.1"]},
+    "srv.test": {"A": ["127.0.0.3"]},
+    "4.0.0.127.in-addr.arpa": {"mode": "servfail"},
+}
+
+
+def env_lines(servers, opts, host, connect_host, dns, source=None):
+    env = dict(BASE_ENV, **dns.env)
+    return env_through(servers, servers.qbox, opts, host=host, connect_host=connect_host,
+                       env=env, source=source)
+
+
+def test_remote_host_name_from_dns(servers, dns_server):
+    dns = dns_server(ZONE)
+    lines = env_lines(servers, ["-h", "-R", "-l", "here"], "127.0.0.1", "127.0.0.1", dns)
+    assert "TCPREMOTEHOST=client.test" in lines
+    # -H: no lookup, no variable.
+    lines = env_lines(servers, ["-H", "-R", "-l", "here"], "127.0.0.1", "127.0.0.1", dns)
+    assert not any(l.startswith("TCPREMOTEHOST=") for l in lines)
+
+
+def test_paranoid_drops_a_name_that_does_not_lead_back(servers, dns_server):
+    dns = dns_server(ZONE)
+    lines = env_lines(servers, ["-h", "-R", "-l", "here"], "0", "127.0.0.1", dns, source="127.0.0.2")
+    assert "TCPREMOTEHOST=liar.test" in lines
+    lines = env_lines(servers, ["-p", "-R", "-l", "here"], "0", "127.0.0.1", dns, source="127.0.0.2")
+    assert not any(l.startswith("TCPREMOTEHOST=") for l in lines)
+    lines = env_lines(servers, ["-p", "-R", "-l", "here"], "0", "127.0.0.1", dns, source="127.0.0.1")
+    assert "TCPREMOTEHOST=client.test" in lines
+
+
+def test_failed_lookup_leaves_the_name_unset(servers, dns_server):
+    dns = dns_server(ZONE)
+    lines = env_lines(servers, ["-h", "-R", "-l", "here"], "0", "127.0.0.1", dns, source="127.0.0.4")
+    assert "TCPREMOTEIP=127.0.0.4" in lines
+    assert not any(l.startswith("TCPREMOTEHOST=") for l in lines)
+
+
+def test_local_host_name_without_l(servers, dns_server):
+    dns = dns_server(ZONE)
+    lines = env_lines(servers, ["-H", "-R"], "127.0.0.1", "127.0.0.1", dns)
+    assert "TCPLOCALHOST=client.test" in lines
+
+
+def test_listen_on_a_host_name(servers, dns_server):
+    dns = dns_server(ZONE)
+    lines = env_lines(servers, ["-H", "-R", "-l", "here"], "srv.test", "127.0.0.3", dns)
+    assert "TCPLOCALIP=127.0.0.3" in lines
+
