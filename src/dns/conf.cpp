@@ -6,12 +6,14 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <utility>
 
 #include "base/applet.hpp"
 #include "base/env.hpp"
 #include "base/fd.hpp"
 #include "base/num.hpp"
 #include "dns/name.hpp"
+#include "net/ip.hpp"
 
 namespace qbox::dns {
 
@@ -108,6 +110,32 @@ void parse_resolv_conf(std::string_view text, Config& c) {
       parse_options(rest, c);
     }
   }
+}
+
+bool parse_dnscacheip(std::string_view list, Config& c) {
+  static constexpr std::size_t kMaxCacheIps = 16;  // dns_rcip's 64 bytes
+  std::vector<Server> found;
+  while (found.size() < kMaxCacheIps) {
+    if (!list.empty() && list[0] == '.') {
+      list.remove_prefix(1);
+      continue;
+    }
+    Server s;
+    s.family = AF_INET;
+    std::size_t n = net::scan_ip4(list, s.addr);
+    if (!n) break;
+    list.remove_prefix(n);
+    found.push_back(s);
+  }
+  if (found.empty()) return false;
+  c.servers = std::move(found);
+  return true;
+}
+
+bool apply_dnscacheip(Config& c) {
+  if (running_setuid()) return false;
+  const char* x = env::get("DNSCACHEIP");
+  return x && parse_dnscacheip(x, c);
 }
 
 Config load_config(const char* path) {

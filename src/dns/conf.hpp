@@ -45,6 +45,16 @@ void parse_options(std::string_view opts, Config& c);
 // a "search" line or $LOCALDOMAIN does; at most 6, invalid names skipped.
 void parse_search(std::string_view list, Config& c);
 
+// djb's $DNSCACHEIP, which the programs built on his dns library (ucspi-tcp's
+// rblsmtpd among them) honour before /etc/resolv.conf: IPv4 addresses, read
+// as dns_rcip reads them (dots between them are skipped, so
+// "10.0.0.1.10.0.0.2" is two; the first byte that starts no address ends
+// the list; at most 16). When it names at least one, they replace the
+// servers of `c` (the port stays c.port) and the result is true.
+bool parse_dnscacheip(std::string_view list, Config& c);
+// parse_dnscacheip() with $DNSCACHEIP, if set and not running setuid.
+bool apply_dnscacheip(Config& c);
+
 // The system's configuration: the file `path`, else $QBOX_RESOLV_CONF,
 // else /etc/resolv.conf (a missing or unreadable file leaves the defaults),
 // then $LOCALDOMAIN and $RES_OPTIONS. None of the variables is honoured when

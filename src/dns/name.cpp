@@ -7,7 +7,8 @@ namespace qbox::dns {
 static unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static bool is_octal(char c) { return c >= '0' && c <= '7'; }
 
-bool name_from_text(std::string_view t, Name& out) {
+// lax: as djb's dns_domain_fromdot (see name_from_dot).
+static bool from_text(std::string_view t, Name& out, bool lax) {
   out.n = 0;
   if (t == ".") t = {};
   char* b = out.b;
@@ -18,7 +19,10 @@ bool name_from_text(std::string_view t, Name& out) {
   while (i < t.size()) {
     unsigned c = static_cast<unsigned char>(t[i++]);
     if (c == '.') {
-      if (len == 0) return false;  // empty label
+      if (len == 0) {  // empty label
+        if (lax) continue;
+        return false;
+      }
       if (n >= kMaxName) return false;
       b[label_at] = static_cast<char>(len);
       label_at = n++;
@@ -26,12 +30,18 @@ bool name_from_text(std::string_view t, Name& out) {
       continue;
     }
     if (c == '\\') {
-      if (i == t.size()) return false;
+      if (i == t.size()) {
+        if (lax) break;
+        return false;
+      }
       c = static_cast<unsigned char>(t[i++]);
       if (is_octal(static_cast<char>(c))) {
         c -= '0';
         for (int k = 0; k < 2 && i < t.size() && is_octal(t[i]); ++k) c = c * 8 + (t[i++] - '0');
-        if (c > 255) return false;
+        if (c > 255) {
+          if (!lax) return false;
+          c &= 255;
+        }
       }
     }
     if (len == kMaxLabel || n >= kMaxName) return false;
@@ -48,6 +58,9 @@ bool name_from_text(std::string_view t, Name& out) {
   out.n = n;
   return true;
 }
+
+bool name_from_text(std::string_view t, Name& out) { return from_text(t, out, false); }
+bool name_from_dot(std::string_view t, Name& out) { return from_text(t, out, true); }
 
 void name_to_text(const Name& name, Str& out) {
   std::size_t i = 0;

@@ -25,6 +25,11 @@ struct Name {
 // names over 255 wire bytes. Escapes as djb's dns library reads them: "\ooo"
 // (one to three octal digits) is that byte, "\c" is c.
 bool name_from_text(std::string_view text, Name& out);
+// The same, but as lax as djb's dns_domain_fromdot, for the programs that
+// used it (rblsmtpd): empty labels are skipped ("a..b" is "a.b", ".a" and
+// "a.." are "a"), "\ooo" keeps the low 8 bits of its value, and a
+// backslash at the very end is dropped. Long labels and names still fail.
+bool name_from_dot(std::string_view text, Name& out);
 
 // Appends the text form, as djb's dns_domain_todot writes it (and so as
 // ucspi-tcp's TCPREMOTEHOST shows names): letters lowercased, a-z 0-9 and

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """A small scripted DNS server for tests, on UDP and TCP of one loopback port.
 
-    dnsserver.py [--ipv6] ZONE
+    dnsserver.py [--ipv6] [--host ADDR] [--port N] ZONE
+
+It listens on 127.0.0.1 (::1 with --ipv6) or ADDR, on a free port or N.
 
 ZONE is JSON text (or the name of a file holding it) mapping names to
 records and behaviours:
@@ -81,12 +83,12 @@ def rr(owner, rtype, data):
 
 
 class Server:
-    def __init__(self, zone, family):
+    def __init__(self, zone, family, host=None, port=0):
         self.zone = {k.lower().rstrip("."): v for k, v in zone.items()}
-        host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+        host = host or ("::1" if family == socket.AF_INET6 else "127.0.0.1")
         while True:  # the same free port for UDP and TCP
             self.udp = socket.socket(family, socket.SOCK_DGRAM)
-            self.udp.bind((host, 0))
+            self.udp.bind((host, port))
             self.port = self.udp.getsockname()[1]
             self.tcp = socket.socket(family, socket.SOCK_STREAM)
             self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -96,6 +98,8 @@ class Server:
             except OSError:
                 self.udp.close()
                 self.tcp.close()
+                if port:
+                    raise
         self.tcp.listen(16)
         self.other = socket.socket(family, socket.SOCK_DGRAM)
         self.other.bind((host, 0))
@@ -196,17 +200,26 @@ class Server:
 
 
 def main(argv):
-    family = socket.AF_INET
-    if argv and argv[0] == "--ipv6":
-        family = socket.AF_INET6
-        argv = argv[1:]
+    family, host, port = socket.AF_INET, None, 0
+    while argv and argv[0].startswith("--"):
+        if argv[0] == "--ipv6":
+            family = socket.AF_INET6
+            argv = argv[1:]
+        elif argv[0] in ("--host", "--port") and len(argv) > 1:
+            if argv[0] == "--host":
+                host = argv[1]
+            else:
+                port = int(argv[1])
+            argv = argv[2:]
+        else:
+            break
     if len(argv) != 1:
-        sys.exit("usage: dnsserver.py [--ipv6] ZONE")
+        sys.exit("usage: dnsserver.py [--ipv6] [--host ADDR] [--port N] ZONE")
     text = argv[0]
     if not text.lstrip().startswith("{"):
         with open(text) as f:
             text = f.read()
-    Server(json.loads(text), family).run()
+    Server(json.loads(text), family, host, port).run()
 
 
 if __name__ == "__main__":

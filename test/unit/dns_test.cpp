@@ -119,6 +119,30 @@ TEST_CASE("dns names: text to wire form and back") {
   CHECK_FALSE(name_equal(name("example.com"), name("example.co")));
 }
 
+TEST_CASE("dns names: djb's lax reading (name_from_dot)") {
+  auto dot = [](std::string_view t) {
+    Name n;
+    REQUIRE(name_from_dot(t, n));
+    return Str(n.view());
+  };
+  CHECK(dot("www.example.com") == "\3www\7example\3com\0"sv);
+  CHECK(dot("a..b") == "\1a\1b\0"sv);
+  CHECK(dot(".a") == "\1a\0"sv);
+  CHECK(dot("a..") == "\1a\0"sv);
+  CHECK(dot("..") == "\0"sv);
+  CHECK(dot("") == "\0"sv);
+  CHECK(dot("4.3.2.1..rbl.test.") == "\0014\0013\0012\0011\3rbl\4test\0"sv);
+  CHECK(dot("a\\") == "\1a\0"sv);         // a backslash at the end is dropped
+  CHECK(dot("\\777") == "\1\377\0"sv);     // the low 8 bits of 0777
+  CHECK(dot("\\101\\.b") == "\3A.b\0"sv);
+  Name n;
+  Str l64(std::string_view("0123456789012345678901234567890123456789012345678901234567890123"));
+  CHECK_FALSE(name_from_dot(l64, n));
+  Str big;
+  for (int i = 0; i < 4; ++i) { big += l64.view().substr(0, 63); big += ".."; }
+  CHECK_FALSE(name_from_dot(big, n));  // 4 labels of 63: over 255 bytes
+}
+
 TEST_CASE("dns names: reverse lookup names") {
   Name n;
   const uint8_t ip4[4] = {192, 0, 2, 10};
@@ -482,6 +506,40 @@ struct ConfFile {
   }
 };
 }  // namespace
+
+TEST_CASE("resolv.conf: $DNSCACHEIP as djb's dns_rcip reads it") {
+  Config c;
+  parse_resolv_conf("nameserver 192.0.2.1\noptions port:5353\n", c);
+  CHECK_FALSE(parse_dnscacheip("", c));
+  CHECK_FALSE(parse_dnscacheip("x127.0.0.1", c));
+  CHECK_FALSE(parse_dnscacheip("127.0.0", c));
+  REQUIRE(c.servers.size() == 1);
+  CHECK(addr_text(c.servers[0]) == "192.0.2.1");
+
+  CHECK(parse_dnscacheip("127.0.0.77", c));
+  REQUIRE(c.servers.size() == 1);
+  CHECK(addr_text(c.servers[0]) == "127.0.0.77");
+  CHECK(c.servers[0].port == 0);
+  CHECK(c.port == 5353);
+
+  CHECK(parse_dnscacheip("..10.0.0.1.10.0.0.2 10.0.0.3", c));
+  REQUIRE(c.servers.size() == 2);
+  CHECK(addr_text(c.servers[0]) == "10.0.0.1");
+  CHECK(addr_text(c.servers[1]) == "10.0.0.2");
+
+  Str many;
+  for (int i = 0; i < 20; ++i) many += "10.0.0.9.";
+  CHECK(parse_dnscacheip(many, c));
+  CHECK(c.servers.size() == 16);
+
+  ::setenv("DNSCACHEIP", "192.0.2.53", 1);
+  Config d;
+  CHECK(apply_dnscacheip(d));
+  REQUIRE(d.servers.size() == 1);
+  CHECK(addr_text(d.servers[0]) == "192.0.2.53");
+  ::unsetenv("DNSCACHEIP");
+  CHECK_FALSE(apply_dnscacheip(d));
+}
 
 TEST_CASE("resolv.conf: load_config, a missing file, and the environment") {
   ConfFile f("nameserver 192.0.2.7\nsearch file.test\noptions ndots:2\n");
