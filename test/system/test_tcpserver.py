@@ -974,3 +974,46 @@ def test_listen_on_a_host_name(servers, dns_server):
     lines = env_lines(servers, ["-H", "-R", "-l", "here"], "srv.test", "127.0.0.3", dns)
     assert "TCPLOCALIP=127.0.0.3" in lines
 
+
+
+# ---- reliability ------------------------------------------------------------
+
+def test_flood_against_c50_loses_nothing(servers):
+    """5,000 connections, 200 at a time, against -c 50: every one is served
+    (the ones over the limit wait in the backlog), none is lost."""
+    import asyncio
+    srv = servers.ours(["-c", "50", "-b", "100", "-R", "-H", "-l", "0", "127.0.0.1", "0",
+                        "/bin/echo", "ok"])
+
+    async def one(sem, results):
+        async with sem:
+            try:
+                r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", srv.port), 60)
+                line = await asyncio.wait_for(r.readline(), 60)
+                w.close()
+                results.append(line)
+            except (ConnectionError, asyncio.TimeoutError) as e:
+                results.append(repr(e).encode())
+
+    async def flood():
+        sem = asyncio.Semaphore(200)
+        results = []
+        await asyncio.gather(*(one(sem, results) for _ in range(5000)))
+        return results
+
+    results = asyncio.run(flood())
+    assert len(results) == 5000
+    assert results.count(b"ok\n") == 5000, [r for r in results if r != b"ok\n"][:5]
+
+
+def test_silent_client_does_not_delay_others(servers):
+    srv = servers.ours(["-c", "10", "-R", "-H", "-l", "0", "127.0.0.1", "0",
+                        "/bin/sh", "-c", "read line; echo got $line"])
+    silent = connect(srv.port)
+    try:
+        t0 = time.monotonic()
+        data, _ = fetch(srv.port, send=b"hello\n")
+        assert data == b"got hello\n"
+        assert time.monotonic() - t0 < 5
+    finally:
+        silent.close()
