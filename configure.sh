@@ -42,7 +42,8 @@ mkdir -p "$build"
 
 # Everything the build and the tests use, by Debian package name.
 packages="g++ gcc musl-tools musl-dev ninja-build doctest-dev dpkg-dev xz-utils
-file python3 python3-pytest daemontools ucspi-tcp tinycdb freecdb util-linux hyperfine s6 binutils"
+file python3 python3-pytest daemontools ucspi-tcp tinycdb freecdb util-linux hyperfine s6 binutils strace"
+packages="$packages openssl"   # the TLS unit tests talk to openssl s_client and s_server
 
 missing=""
 for p in $packages; do

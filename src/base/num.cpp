@@ -51,4 +51,12 @@ std::optional<unsigned long long> parse_num(std::string_view s,
   return r.value;
 }
 
+std::size_t scan_ulong(std::string_view s, unsigned long& out) {
+  unsigned long v = 0;
+  std::size_t i = 0;
+  while (i < s.size() && s[i] >= '0' && s[i] <= '9') v = v * 10 + static_cast<unsigned long>(s[i++] - '0');
+  out = v;
+  return i;
+}
+
 }  // namespace qbox

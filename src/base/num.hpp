@@ -31,4 +31,9 @@ std::optional<unsigned long long> parse_num(std::string_view s,
                                             unsigned long long max = UINT64_MAX,
                                             unsigned base = 10);
 
+// djb's scan_ulong, for options the classic programs read with it: the
+// leading decimal digits (none is 0), wrapping silently on overflow as an
+// unsigned long does. Returns how many digits were used.
+std::size_t scan_ulong(std::string_view s, unsigned long& out);
+
 }  // namespace qbox

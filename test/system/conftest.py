@@ -7,6 +7,7 @@ Debian and checks stdout, stderr and exit code are the same.
 """
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,19 @@ class Result:
     out: bytes
     err: bytes
     code: int
+
+
+def wait_for(cond, timeout=10.0, what="condition", interval=0.01):
+    """Polls cond() until it returns something true and returns that; fails
+    the test after `timeout` seconds. Tests poll; they never sleep blindly."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
 
 
 def run(argv, input=b"", env=None, cwd=None, timeout=30, **kw):
@@ -69,3 +83,43 @@ class Compare:
 @pytest.fixture
 def compare(applet_bin):
     return Compare(applet_bin)
+
+
+class DnsServer:
+    """test/system/dnsserver.py on a random loopback port, serving `zone`
+    (see that file), and a resolv.conf pointing at it. `env` is what a
+    qbox program needs to use it ($QBOX_RESOLV_CONF)."""
+
+    def __init__(self, zone, tmp_path):
+        import json
+        self.proc = subprocess.Popen(["/usr/bin/python3", str(TOP / "test/system/dnsserver.py"),
+                                      json.dumps(zone)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+        self.port = int(self.proc.stdout.readline())
+        self.conf = tmp_path / "resolv.conf"
+        self.conf.write_text(f"nameserver 127.0.0.1\noptions port:{self.port} timeout:1 attempts:1\n")
+        self.env = {"QBOX_RESOLV_CONF": str(self.conf)}
+
+    def stop(self):
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+
+
+@pytest.fixture
+def dns_server(tmp_path):
+    """Call with a zone; every server started is stopped at the end."""
+    started = []
+
+    def start(zone):
+        d = DnsServer(zone, tmp_path)
+        started.append(d)
+        return d
+    yield start
+    for d in started:
+        d.stop()
+

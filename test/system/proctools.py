@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import time
+
+from conftest import wait_for  # noqa: F401  (re-exported for the tests)
 from pathlib import Path
 
 # The daemontools programs svscan runs or the tests drive. Where qbox does
@@ -27,18 +29,6 @@ def make_svbin(qbox, d):
         if name not in have:
             (d / name).symlink_to(Path("/usr/bin") / name)
     return d
-
-
-def wait_for(cond, timeout=10.0, what="condition", interval=0.02):
-    """Polls cond() until it returns something true; fails after timeout."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
 
 
 def _read(path, mode="rb"):

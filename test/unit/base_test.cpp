@@ -85,3 +85,18 @@ TEST_CASE("parse_num wants the whole string") {
   CHECK_FALSE(parse_num("+1"));
   CHECK_FALSE(parse_num("99999999999999999999999"));
 }
+
+TEST_CASE("scan_ulong reads leading digits and wraps like djb's") {
+  unsigned long u = 7;
+  CHECK(scan_ulong("", u) == 0);
+  CHECK(u == 0);
+  CHECK(scan_ulong("12abc", u) == 2);
+  CHECK(u == 12);
+  CHECK(scan_ulong("abc", u) == 0);
+  CHECK(u == 0);
+  CHECK(scan_ulong("18446744073709551615", u) == 20);
+  CHECK(u == 18446744073709551615UL);
+  CHECK(scan_ulong("18446744073709551616", u) == 20);
+  CHECK(u == 0);
+  CHECK(scan_ulong("-1", u) == 0);
+}

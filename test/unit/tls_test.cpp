@@ -1,0 +1,1087 @@
+// src/tls: PEM, keys, trust anchors, DN formatting, sessions over socket
+// pairs (both sides ours), the relay, STARTTLS, and interoperability with
+// Debian's openssl s_client and s_server in both roles. The test keys and
+// certificates are made with openssl in a temporary directory at run time.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/fd.hpp"
+#include "io/buffer.hpp"
+#include "tls/creds.hpp"
+#include "tls/session.hpp"
+
+using namespace qbox;
+using namespace qbox::tls;
+
+namespace doctest {
+template <>
+struct StringMaker<Str> {
+  static String convert(const Str& s) { return String(s.data(), static_cast<unsigned>(s.size())); }
+};
+}  // namespace doctest
+
+namespace {
+
+constexpr int kTimeout = 10000;  // ms; generous for sanitizer builds
+
+bool contains(std::string_view hay, std::string_view needle) {
+  return hay.find(needle) != std::string_view::npos;
+}
+
+// The test PKI: a CA, EC and RSA server certificates for "localhost", a
+// client certificate, and an unrelated CA with a certificate of its own.
+struct Pki {
+  Str dir;
+  Str client_subject;  // as openssl prints it with -nameopt compat
+  bool ok = false;
+  Pki() {
+    char tmpl[] = "/tmp/qbox-tls-test.XXXXXX";
+    if (!::mkdtemp(tmpl)) return;
+    dir = tmpl;
+    Str cmd("cd '");
+    cmd.append(dir).append("' && sh -e -c '"
+        "days=3; ecnew=\"-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes\";"
+        "printf \"subjectAltName=DNS:localhost\\n\" >san.cnf;"
+        "openssl req -x509 $ecnew -keyout ca.key -out ca.pem -subj \"/CN=qbox test CA\" -days $days;"
+        "openssl req $ecnew -keyout ec.key -out ec.csr -subj /CN=localhost;"
+        "openssl x509 -req -in ec.csr -CA ca.pem -CAkey ca.key -CAcreateserial -extfile san.cnf -days $days -out ec.pem;"
+        "openssl req -newkey rsa:2048 -nodes -keyout rsa.key -out rsa.csr -subj /CN=localhost;"
+        "openssl x509 -req -in rsa.csr -CA ca.pem -CAkey ca.key -CAcreateserial -extfile san.cnf -days $days -out rsa.pem;"
+        "openssl req $ecnew -keyout client.key -out client.csr -subj \"/C=DE/O=Test Org/CN=client one\";"
+        "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days $days -out client.pem;"
+        "openssl x509 -in client.pem -noout -subject -nameopt compat >client.subject;"
+        "openssl req -x509 $ecnew -keyout other-ca.key -out other-ca.pem -subj \"/CN=other CA\" -days $days;"
+        "openssl req $ecnew -keyout untrusted.key -out untrusted.csr -subj /CN=localhost;"
+        "openssl x509 -req -in untrusted.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -extfile san.cnf -days $days -out untrusted.pem;"
+        "openssl ec -in ec.key -out ec-sec1.key;"
+        "openssl rsa -in rsa.key -traditional -out rsa-pkcs1.key;"
+        "openssl genpkey -algorithm ed25519 -out ed25519.key;"
+        "openssl ecparam -name secp256k1 -genkey -noout -out k1.key;"
+        "openssl pkcs8 -topk8 -in ec.key -passout pass:secret -out enc.key;"
+        "openssl rsa -in rsa.key -traditional -aes128 -passout pass:secret -out rsa-enc.key;"
+        "cat ec.pem ec.key >combined.pem;"
+        "' >setup.log 2>&1");
+    if (std::system(cmd.c_str()) != 0) return;
+    Str subj;
+    if (read_file(path("client.subject").c_str(), subj) < 0) return;
+    std::string_view v = subj;
+    if (v.substr(0, 8) == "subject=") v.remove_prefix(8);
+    while (!v.empty() && v.back() == '\n') v.remove_suffix(1);
+    client_subject = v;
+    ok = true;
+  }
+  ~Pki() {
+    if (!dir.empty()) {
+      Str cmd("rm -rf '");
+      cmd.append(dir).append("'");
+      (void)std::system(cmd.c_str());
+    }
+  }
+  Str path(std::string_view name) const {
+    Str p(dir);
+    p.append("/").append(name);
+    return p;
+  }
+};
+
+const Pki& pki() {
+  static Pki p;
+  REQUIRE(p.ok);
+  return p;
+}
+
+Credentials creds(const char* cert, const char* key) {
+  Credentials c;
+  Str err;
+  bool ok = c.load(pki().path(cert).c_str(), key ? pki().path(key).c_str() : nullptr, err);
+  INFO(err.view());
+  REQUIRE(ok);
+  return c;
+}
+
+// The credentials NAME.pem with NAME.key.
+Credentials pair(std::string_view name) {
+  Str cert(name), key(name);
+  cert.append(".pem");
+  key.append(".key");
+  return creds(cert.c_str(), key.c_str());
+}
+
+TrustAnchors anchors(const char* file) {
+  TrustAnchors t;
+  Str err;
+  bool ok = t.load(pki().path(file).c_str(), err);
+  INFO(err.view());
+  REQUIRE(ok);
+  return t;
+}
+
+// The error a load gives, with the test directory replaced by "DIR".
+Str load_error(const char* cert, const char* key) {
+  Credentials c;
+  Str err;
+  Str cp = pki().path(cert), kp = key ? pki().path(key) : Str();
+  CHECK_FALSE(c.load(cp.c_str(), key ? kp.c_str() : nullptr, err));
+  CHECK_FALSE(c.ok());
+  Str out;
+  std::string_view v = err;
+  std::string_view d = pki().dir;
+  for (std::size_t i; (i = v.find(d)) != std::string_view::npos;) {
+    out.append(v.substr(0, i)).append("DIR");
+    v.remove_prefix(i + d.size());
+  }
+  out.append(v);
+  return out;
+}
+
+struct SockPair {
+  Fd a, b;
+  SockPair() {
+    int sv[2];
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    a.reset(sv[0]);
+    b.reset(sv[1]);
+  }
+};
+
+struct Pipe {
+  Fd r, w;
+  Pipe() {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    r.reset(p[0]);
+    w.reset(p[1]);
+  }
+};
+
+// Reads everything from the session until its end.
+Str read_to_end(Session& s) {
+  Str out;
+  char buf[4096];
+  for (;;) {
+    long r = s.read(buf, sizeof buf, kTimeout);
+    if (r <= 0) break;
+    out.append(buf, static_cast<std::size_t>(r));
+  }
+  return out;
+}
+
+// What the server thread saw.
+struct ServerResult {
+  bool handshake = false;
+  Str error, line, subject, cipher, version;
+  bool verified = false;
+};
+
+// A server session on fd: handshake, read one line, answer, close_notify.
+void serve_one(const ServerConfig& cfg, int in, int out, ServerResult& res, std::string_view answer) {
+  Session s;
+  if (!s.start_server(cfg, in, out)) {
+    res.error = s.error();
+    return;
+  }
+  res.handshake = s.handshake(kTimeout);
+  if (!res.handshake) {
+    res.error = s.error();
+    return;
+  }
+  res.cipher = s.cipher();
+  res.version = s.version();
+  res.subject = s.peer_subject();
+  res.verified = s.peer_verified();
+  if (s.getline(res.line, '\n', 1000, kTimeout) < 0) res.error = s.error();
+  if (s.write(answer, kTimeout) < 0 || s.close(kTimeout) < 0) res.error = s.error();
+}
+
+// serve_one() in a thread, on one descriptor.
+struct ServerThread {
+  ServerConfig cfg;
+  ServerResult res;
+  std::thread t;
+  ServerThread(const ServerConfig& c, int fd, std::string_view answer)
+      : cfg(c), t([this, fd, answer] { serve_one(cfg, fd, fd, res, answer); }) {}
+  void join() { t.join(); }
+};
+
+// A program with its stdin and stdout on pipes.
+struct Proc {
+  pid_t pid = -1;
+  Fd in, out;  // its stdin (we write), its stdout (we read)
+  explicit Proc(std::initializer_list<const char*> argv) {
+    Pipe i, o;
+    std::vector<const char*> args(argv);
+    args.push_back(nullptr);
+    pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::dup2(i.r.get(), 0);
+      ::dup2(o.w.get(), 1);
+      int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 2);
+      ::execvp(args[0], const_cast<char* const*>(args.data()));
+      ::_exit(127);
+    }
+    in = static_cast<Fd&&>(i.w);
+    out = static_cast<Fd&&>(o.r);
+  }
+  // Reads stdout until EOF (or the timeout), then the exit status.
+  Str output() {
+    Str s;
+    char buf[4096];
+    for (;;) {
+      if (!wait_fd(out.get(), false, kTimeout)) break;
+      ssize_t r = ::read(out.get(), buf, sizeof buf);
+      if (r <= 0) break;
+      s.append(buf, static_cast<std::size_t>(r));
+    }
+    return s;
+  }
+  // Reads stdout up to and including the first line containing `what`.
+  Str line_with(std::string_view what) {
+    Str s;
+    char c;
+    while (wait_fd(out.get(), false, kTimeout) && ::read(out.get(), &c, 1) == 1) {
+      s.push(c);
+      if (c == '\n') {
+        if (contains(s, what)) return s;
+        s.clear();
+      }
+    }
+    return s;
+  }
+  int wait() {
+    int st = 0;
+    if (pid > 0) {
+      for (int i = 0; i < kTimeout / 10; ++i) {
+        pid_t r = ::waitpid(pid, &st, WNOHANG);
+        if (r == pid) { pid = -1; return st; }
+        struct timespec ts{0, 10000000};
+        ::nanosleep(&ts, nullptr);
+      }
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &st, 0);
+      pid = -1;
+      return -1;
+    }
+    return st;
+  }
+  ~Proc() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+// A listening socket on 127.0.0.1 with a kernel-chosen port.
+struct Listener {
+  Fd fd;
+  int port = 0;
+  Listener() {
+    fd.reset(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(fd.ok());
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd.get(), 4) == 0);
+    socklen_t n = sizeof a;
+    REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&a), &n) == 0);
+    port = ntohs(a.sin_port);
+  }
+  Fd accept() {
+    REQUIRE(wait_fd(fd.get(), false, kTimeout));
+    return Fd(::accept(fd.get(), nullptr, nullptr));
+  }
+};
+
+Fd connect_to(int port) {
+  Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  REQUIRE(::connect(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return s;
+}
+
+Str num(int n) {
+  Str s;
+  s.append_num(static_cast<unsigned>(n));
+  return s;
+}
+
+}  // namespace
+
+// ---- PEM ---------------------------------------------------------------------
+
+TEST_CASE("pem_decode finds objects among other text, with LF or CRLF") {
+  // "hello" is aGVsbG8=, "world!" is d29ybGQh.
+  std::string_view text =
+      "Certificate:\n  Data: ...\n"
+      "-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n"
+      "junk between\r\n"
+      "-----BEGIN PRIVATE KEY-----\r\nd29y\r\nbGQh\r\n-----END PRIVATE KEY-----";
+  std::vector<PemObject> objs;
+  REQUIRE(pem_decode(text, objs));
+  REQUIRE(objs.size() == 2);
+  CHECK(objs[0].name == "CERTIFICATE");
+  CHECK(objs[0].der == "hello");
+  CHECK(objs[1].name == "PRIVATE KEY");
+  CHECK(objs[1].der == "world!");
+
+  objs.clear();
+  CHECK(pem_decode("no PEM here at all\n", objs));
+  CHECK(objs.empty());
+}
+
+TEST_CASE("pem_decode refuses bad base64 and unterminated objects") {
+  std::vector<PemObject> objs;
+  CHECK_FALSE(pem_decode("-----BEGIN CERTIFICATE-----\naGV*bG8=\n-----END CERTIFICATE-----\n", objs));
+  objs.clear();
+  CHECK_FALSE(pem_decode("-----BEGIN CERTIFICATE-----\naGVsbG8=\n", objs));
+  CHECK(objs.empty());
+}
+
+// ---- keys and certificates ----------------------------------------------------
+
+TEST_CASE("Credentials load RSA and EC keys in every PEM form") {
+  struct Case { const char* cert; const char* key; int type; };
+  const Case cases[] = {
+      {"ec.pem", "ec.key", BR_KEYTYPE_EC},          // PKCS#8
+      {"ec.pem", "ec-sec1.key", BR_KEYTYPE_EC},     // SEC1 "EC PRIVATE KEY"
+      {"rsa.pem", "rsa.key", BR_KEYTYPE_RSA},       // PKCS#8
+      {"rsa.pem", "rsa-pkcs1.key", BR_KEYTYPE_RSA}, // PKCS#1 "RSA PRIVATE KEY"
+      {"combined.pem", nullptr, BR_KEYTYPE_EC},     // qmail's servercert.pem
+      {"combined.pem", "", BR_KEYTYPE_EC},          // $KEYFILE set but empty
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.cert);
+    CAPTURE(c.key);
+    Credentials cr;
+    Str err;
+    Str kp = c.key && *c.key ? pki().path(c.key) : Str();
+    CHECK(cr.load(pki().path(c.cert).c_str(), c.key && *c.key ? kp.c_str() : c.key, err));
+    CHECK(cr.ok());
+    CHECK(cr.key_type() == c.type);
+    CHECK(cr.chain_len() == 1);
+    CHECK(cr.issuer_key_type() == BR_KEYTYPE_EC);  // the test CA's key
+  }
+}
+
+TEST_CASE("Credentials name the file and the problem") {
+  CHECK(load_error("missing.pem", nullptr) == "unable to read DIR/missing.pem: file does not exist");
+  CHECK(load_error("ec.key", nullptr) == "no certificate found in DIR/ec.key");
+  CHECK(load_error("ec.pem", nullptr) == "no private key found in DIR/ec.pem");
+  CHECK(load_error("ec.pem", "missing.key") == "unable to read DIR/missing.key: file does not exist");
+  CHECK(load_error("ec.pem", "ca.pem") == "no private key found in DIR/ca.pem");
+  CHECK(load_error("ec.pem", "client.key") ==
+        "the private key in DIR/client.key does not match the certificate in DIR/ec.pem");
+  CHECK(load_error("rsa.pem", "ec.key") ==
+        "the private key in DIR/ec.key does not match the certificate in DIR/rsa.pem");
+  CHECK(load_error("ec.pem", "ed25519.key") ==
+        "unable to use the private key in DIR/ed25519.key: unsupported key type (RSA keys, and EC keys on P-256, P-384 or P-521 work)");
+  CHECK(load_error("ec.pem", "k1.key") ==
+        "unable to use the private key in DIR/k1.key: unsupported key type (RSA keys, and EC keys on P-256, P-384 or P-521 work)");
+  CHECK(load_error("ec.pem", "enc.key") ==
+        "unable to use the private key in DIR/enc.key: encrypted private keys are not supported");
+  CHECK(load_error("rsa.pem", "rsa-enc.key") ==
+        "unable to parse DIR/rsa-enc.key: encrypted private keys are not supported");
+}
+
+TEST_CASE("Credentials reject malformed PEM, broken certificates and two keys") {
+  Str cert, key;
+  REQUIRE(read_file(pki().path("ec.pem").c_str(), cert) == 0);
+  REQUIRE(read_file(pki().path("ec.key").c_str(), key) == 0);
+  Credentials c;
+  Str err;
+  // Cut in the middle of the base64.
+  CHECK_FALSE(c.load_pem(cert.view().substr(0, cert.size() / 2), "cert.pem", key, "key.pem", err));
+  CHECK(err == "unable to parse cert.pem: malformed PEM data");
+  // Valid base64, but not a certificate.
+  CHECK_FALSE(c.load_pem("-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n", "cert.pem",
+                         key, "key.pem", err));
+  CHECK(contains(err, "unable to parse certificate 1 in cert.pem: "));
+  Str two(key);
+  two.append(key);
+  CHECK_FALSE(c.load_pem(cert, "cert.pem", two, "key.pem", err));
+  CHECK(err == "more than one private key in key.pem");
+  CHECK_FALSE(c.ok());
+  // And it still loads right after the failures.
+  CHECK(c.load_pem(cert, "cert.pem", key, "key.pem", err));
+  CHECK(c.ok());
+}
+
+TEST_CASE("Credentials read a combined file with CRLF line ends") {
+  Str text, crlf;
+  REQUIRE(read_file(pki().path("combined.pem").c_str(), text) == 0);
+  for (char ch : text.view()) {
+    if (ch == '\n') crlf.push('\r');
+    crlf.push(ch);
+  }
+  Credentials c;
+  Str err;
+  CHECK(c.load_pem(crlf, "servercert.pem", crlf, "servercert.pem", err));
+  CHECK(c.key_type() == BR_KEYTYPE_EC);
+
+  // A legacy encrypted key inside the combined file.
+  Str enc, rsa;
+  REQUIRE(read_file(pki().path("rsa-enc.key").c_str(), enc) == 0);
+  REQUIRE(read_file(pki().path("rsa.pem").c_str(), rsa) == 0);
+  rsa.append(enc);
+  CHECK_FALSE(c.load_pem(rsa, "servercert.pem", rsa, "servercert.pem", err));
+  CHECK(err == "unable to parse servercert.pem: encrypted private keys are not supported");
+}
+
+TEST_CASE("TrustAnchors from a CA file and from the system bundle") {
+  TrustAnchors t;
+  Str err;
+  CHECK(t.load(pki().path("ca.pem").c_str(), err));
+  CHECK(t.size() == 1);
+  CHECK(t.data()[0].flags == BR_X509_TA_CA);
+  CHECK(t.load(pki().path("other-ca.pem").c_str(), err));
+  CHECK(t.size() == 2);
+
+  TrustAnchors none;
+  CHECK_FALSE(none.load(pki().path("ec.key").c_str(), err));
+  CHECK(contains(err, "no usable CA certificate found in "));
+  CHECK_FALSE(none.load(pki().path("nonexistent").c_str(), err));
+  CHECK(contains(err, ": file does not exist"));
+
+  const char* bundle = "/etc/ssl/certs/ca-certificates.crt";
+  if (::access(bundle, R_OK) == 0) {
+    TrustAnchors sys;
+    CHECK(sys.load(bundle, err));
+    CHECK(sys.size() > 50);
+  }
+}
+
+// ---- distinguished names ------------------------------------------------------
+
+namespace {
+void subject_of(const char* pemfile, Str& der) {
+  Str text;
+  REQUIRE(read_file(pki().path(pemfile).c_str(), text) == 0);
+  std::vector<PemObject> objs;
+  REQUIRE(pem_decode(text, objs));
+  REQUIRE(!objs.empty());
+  br_x509_decoder_context dc;
+  br_x509_decoder_init(&dc, [](void* ctx, const void* p, std::size_t n) {
+    static_cast<Str*>(ctx)->append(static_cast<const char*>(p), n);
+  }, &der);
+  br_x509_decoder_push(&dc, objs[0].der.data(), objs[0].der.size());
+  REQUIRE(br_x509_decoder_last_error(&dc) == 0);
+}
+}  // namespace
+
+TEST_CASE("format_dn prints what openssl prints with -nameopt compat") {
+  Str der, out;
+  subject_of("client.pem", der);
+  CHECK(format_dn(der, out));
+  CHECK(out == pki().client_subject);
+  CHECK(out == "/C=DE/O=Test Org/CN=client one");
+}
+
+TEST_CASE("format_dn escapes bytes and names unknown attributes by number") {
+  // SEQUENCE { SET { SEQUENCE { OID 2.5.4.3, UTF8String "M\xC3\xBC\n" } }
+  //            SET { SEQUENCE { OID 1.2.3.4, PrintableString "x/y" } } }
+  const unsigned char dn[] = {
+      0x30, 0x1f,
+      0x31, 0x0e, 0x30, 0x0c, 0x06, 0x03, 0x55, 0x04, 0x03, 0x0c, 0x05, 'M', 0xc3, 0xbc, '\n', '!',
+      0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x2a, 0x03, 0x04, 0x13, 0x04, 'x', '/', 'y', 0x00,
+  };
+  Str out;
+  CHECK(format_dn(std::string_view(reinterpret_cast<const char*>(dn), sizeof dn), out));
+  CHECK(out == "/CN=M\\xC3\\xBC\\x0A!/1.2.3.4=x/y\\x00");
+
+  // BMPString "A\u00e9"
+  const unsigned char bmp[] = {0x30, 0x0f, 0x31, 0x0d, 0x30, 0x0b, 0x06, 0x03, 0x55, 0x04, 0x0a,
+                               0x1e, 0x04, 0x00, 'A', 0x00, 0xe9};
+  out.clear();
+  CHECK(format_dn(std::string_view(reinterpret_cast<const char*>(bmp), sizeof bmp), out));
+  CHECK(out == "/O=A\\xC3\\xA9");
+
+  out.clear();
+  CHECK_FALSE(format_dn(std::string_view(reinterpret_cast<const char*>(dn), sizeof dn - 3), out));
+  CHECK(out.back() == '?');
+  out.clear();
+  CHECK_FALSE(format_dn("", out));
+}
+
+// ---- sessions, both sides ours --------------------------------------------------
+
+TEST_CASE("handshake, data both ways and close_notify, EC and RSA") {
+  TrustAnchors ca = anchors("ca.pem");
+  for (const char* name : {"ec", "rsa"}) {
+    CAPTURE(name);
+    Credentials cr = pair(name);
+    ServerConfig scfg{.creds = &cr};
+    SockPair sp;
+    ServerThread server(scfg, sp.a.get(), "250 welcome\r\n");
+    const ServerResult& res = server.res;
+
+    ClientConfig ccfg{.server_name = "localhost", .anchors = &ca};
+    Session c;
+    REQUIRE(c.start_client(ccfg, sp.b.get(), sp.b.get()));
+    bool hs = c.handshake(kTimeout);
+    INFO(c.error());
+    CHECK(hs);
+    CHECK(c.peer_verified());
+    CHECK(c.peer_subject() == "/CN=localhost");
+    CHECK(c.write("EHLO client\r\n", kTimeout) == 0);
+    CHECK(c.flush(kTimeout) == 0);
+    Str got = read_to_end(c);
+    CHECK_FALSE(c.truncated());
+    server.join();
+
+    CHECK(res.handshake);
+    CHECK(res.error.empty());
+    CHECK(res.line == "EHLO client\r\n");
+    CHECK(got == "250 welcome\r\n");
+    CHECK(res.version == "TLSv1.2");
+    CHECK(std::string_view(c.version()) == "TLSv1.2");
+    CHECK(res.cipher == c.cipher());
+    bool ec = std::string_view(name) == "ec";
+    CHECK(contains(res.cipher, ec ? "ECDHE-ECDSA-" : "ECDHE-RSA-"));
+    CHECK((contains(res.cipher, "-GCM-") || contains(res.cipher, "CHACHA20")));
+    CHECK((c.cipher_bits() == 128 || c.cipher_bits() == 256));
+    CHECK_FALSE(res.verified);  // no client certificate was asked for
+    CHECK(res.subject.empty());
+  }
+}
+
+TEST_CASE("the client refuses an unknown CA and a wrong name, unless insecure") {
+  TrustAnchors ca = anchors("ca.pem");
+  struct Case { const char* cert; const char* name; bool insecure; const char* err; const char* alert; };
+  const Case cases[] = {
+      {"untrusted", "localhost", false, "certificate not trusted (unknown CA)", "unknown CA"},
+      {"ec", "mail.example.org", false, "certificate does not match the server name", "bad certificate"},
+      {"untrusted", "mail.example.org", true, nullptr, nullptr},
+  };
+  for (const auto& k : cases) {
+    CAPTURE(k.cert);
+    CAPTURE(k.name);
+    Credentials cr = pair(k.cert);
+    ServerConfig scfg{.creds = &cr};
+    SockPair sp;
+    ServerThread server(scfg, sp.a.get(), "ok\n");
+    const ServerResult& res = server.res;
+    ClientConfig ccfg{.server_name = k.name, .anchors = &ca, .insecure = k.insecure};
+    Session c;
+    REQUIRE(c.start_client(ccfg, sp.b.get(), sp.b.get()));
+    bool hs = c.handshake(kTimeout);
+    if (k.err) {
+      CHECK_FALSE(hs);
+      CHECK(std::string_view(c.error()) == Str("TLS handshake failed: ").append(k.err).view());
+      CHECK_FALSE(c.peer_verified());
+      CHECK(c.peer_subject().empty());
+      CHECK(c.peer_subject_unverified() == "/CN=localhost");  // for the log
+      sp.b.reset();  // the server sees the alert or EOF
+    } else {
+      CHECK(hs);
+      CHECK_FALSE(c.peer_verified());
+      CHECK(c.peer_subject().empty());
+      CHECK(c.peer_subject_unverified() == "/CN=localhost");
+      CHECK(c.write("hi\n", kTimeout) == 0);
+      CHECK(read_to_end(c) == "ok\n");
+    }
+    server.join();
+    CHECK(res.handshake == !k.err);
+    if (k.err) CHECK(res.error == Str("TLS handshake failed: peer sent alert ").append(k.alert));
+  }
+}
+
+TEST_CASE("a client without CA certificates must ask for insecure explicitly") {
+  Session c;
+  ClientConfig ccfg;
+  ccfg.server_name = "localhost";
+  CHECK_FALSE(c.start_client(ccfg, 0, 1));
+  CHECK(std::string_view(c.error()) == "TLS client without CA certificates to verify the server");
+  TrustAnchors empty;
+  ccfg.anchors = &empty;
+  CHECK_FALSE(c.start_client(ccfg, 0, 1));
+}
+
+TEST_CASE("client certificates: required, optional, missing") {
+  TrustAnchors ca = anchors("ca.pem");
+  Credentials server = creds("ec.pem", "ec.key");
+  Credentials client = creds("client.pem", "client.key");
+  Credentials stranger = creds("untrusted.pem", "untrusted.key");
+  struct Case { ClientAuth auth; const Credentials* cc; bool ok; bool verified; };
+  const Case cases[] = {
+      {ClientAuth::kRequire, &client, true, true},
+      {ClientAuth::kRequire, nullptr, false, false},
+      {ClientAuth::kRequire, &stranger, false, false},
+      {ClientAuth::kOptional, &client, true, true},
+      {ClientAuth::kOptional, nullptr, true, false},
+      {ClientAuth::kOptional, &stranger, true, false},
+  };
+  int i = 0;
+  for (const auto& k : cases) {
+    CAPTURE(i++);
+    ServerConfig scfg{.creds = &server};
+    scfg.client_auth = k.auth;
+    scfg.client_cas = &ca;
+    SockPair sp;
+    ServerResult res;
+    std::thread t([&] {
+      serve_one(scfg, sp.a.get(), sp.a.get(), res, "hello\n");
+      if (!res.handshake) sp.a.reset();
+    });
+    ClientConfig ccfg{.server_name = "localhost", .anchors = &ca, .creds = k.cc};
+    Session c;
+    REQUIRE(c.start_client(ccfg, sp.b.get(), sp.b.get()));
+    bool hs = c.handshake(kTimeout);
+    if (hs) {
+      c.write("x\n", kTimeout);
+      read_to_end(c);
+    }
+    t.join();
+    INFO(res.error.view());
+    CHECK(res.handshake == k.ok);
+    CHECK(res.verified == k.verified);
+    CHECK(res.subject == (k.verified ? pki().client_subject.view() : std::string_view()));
+  }
+  // Asking for client certificates needs CAs to check them with.
+  ServerConfig bad;
+  bad.creds = &server;
+  bad.client_auth = ClientAuth::kRequire;
+  Session s;
+  CHECK_FALSE(s.start_server(bad, 0, 1));
+}
+
+TEST_CASE("a server fails cleanly on plain text and on silence") {
+  Credentials cr = creds("ec.pem", "ec.key");
+  ServerConfig scfg{.creds = &cr};
+  {
+    SockPair sp;
+    REQUIRE(write_all(sp.b.get(), "EHLO example.org\r\n") == 0);
+    ::shutdown(sp.b.get(), SHUT_WR);
+    Session s;
+    REQUIRE(s.start_server(scfg, sp.a.get(), sp.a.get()));
+    CHECK_FALSE(s.handshake(kTimeout));
+    CHECK(std::string_view(s.error()) == "TLS handshake failed: not TLS, or an unsupported protocol version");
+  }
+  {
+    SockPair sp;
+    Session s;
+    REQUIRE(s.start_server(scfg, sp.a.get(), sp.a.get()));
+    struct timespec t0, t1;
+    ::clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_FALSE(s.handshake(200));
+    ::clock_gettime(CLOCK_MONOTONIC, &t1);
+    CHECK(std::string_view(s.error()) == "TLS handshake failed: unable to read from network: timed out");
+    double sec = double(t1.tv_sec - t0.tv_sec) + double(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(sec >= 0.19);
+    CHECK(sec < 3);
+  }
+  {
+    SockPair sp;
+    sp.b.reset();
+    Session s;
+    REQUIRE(s.start_server(scfg, sp.a.get(), sp.a.get()));
+    CHECK_FALSE(s.handshake(kTimeout));
+    CHECK(std::string_view(s.error()) == "TLS handshake failed: connection closed by peer");
+  }
+}
+
+TEST_CASE("sessions work over separate in and out descriptors (pipes), after moves") {
+  TrustAnchors ca0 = anchors("ca.pem");
+  TrustAnchors ca(static_cast<TrustAnchors&&>(ca0));
+  Credentials cr0 = creds("ec.pem", "ec.key");
+  Credentials cr1(static_cast<Credentials&&>(cr0));
+  Credentials cr;
+  cr = static_cast<Credentials&&>(cr1);
+  CHECK_FALSE(cr0.ok());
+  CHECK_FALSE(cr1.ok());
+  Pipe c2s, s2c;
+  ServerConfig scfg{.creds = &cr};
+  ServerResult res;
+  std::thread t([&] {
+    serve_one(scfg, c2s.r.get(), s2c.w.get(), res, "pong\n");
+    s2c.w.reset();
+  });
+  ClientConfig ccfg{.server_name = "localhost", .anchors = &ca};
+  Session c;
+  REQUIRE(c.start_client(ccfg, s2c.r.get(), c2s.w.get()));
+  REQUIRE(c.handshake(kTimeout));
+  CHECK(c.write("ping\n", kTimeout) == 0);
+  CHECK(read_to_end(c) == "pong\n");
+  t.join();
+  CHECK(res.line == "ping\n");
+}
+
+// ---- STARTTLS ------------------------------------------------------------------
+
+TEST_CASE("STARTTLS: plaintext pipelined after the command is never used") {
+  TrustAnchors ca = anchors("ca.pem");
+  Credentials cr = creds("ec.pem", "ec.key");
+  for (Pipelined policy : {Pipelined::kDiscard, Pipelined::kRefuse}) {
+    SockPair sp;
+    // The attacker's bytes ride in the same segment as STARTTLS.
+    std::string_view injected = "MAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.org>\r\n";
+    Str first("STARTTLS\r\n");
+    first.append(injected);
+    REQUIRE(write_all(sp.b.get(), first) == 0);
+
+    ServerResult res;
+    std::size_t discarded = 99;
+    bool started = false;
+    std::thread t([&] {
+      char buf[512];
+      Reader in(sp.a.get(), buf, kTimeout);
+      Str line;
+      if (in.getline(line) != 1 || line != "STARTTLS\r\n") return;
+      ServerConfig scfg{.creds = &cr};
+      Session s;
+      started = s.start_server(scfg, in, sp.a.get(), policy);
+      discarded = s.discarded();
+      CHECK(in.peek().empty());
+      if (!started) {
+        write_all(sp.a.get(), "454 TLS not available\r\n");
+        return;
+      }
+      write_all(sp.a.get(), "220 ready to start TLS\r\n");
+      if (!s.handshake(kTimeout)) {
+        res.error = s.error();
+        return;
+      }
+      res.handshake = true;
+      if (s.getline(res.line, '\n', 1000, kTimeout) < 0) res.error = s.error();
+      s.write("250 ok\r\n", kTimeout);
+      s.close(kTimeout);
+    });
+
+    char buf[512];
+    Reader in(sp.b.get(), buf, kTimeout);
+    Str reply;
+    REQUIRE(in.getline(reply) == 1);
+    if (policy == Pipelined::kDiscard) {
+      CHECK(reply == "220 ready to start TLS\r\n");
+      ClientConfig ccfg{.server_name = "localhost", .anchors = &ca};
+      Session c;
+      REQUIRE(c.start_client(ccfg, in, sp.b.get()));
+      CHECK(c.discarded() == 0);
+      REQUIRE(c.handshake(kTimeout));
+      CHECK(c.write("EHLO client\r\n", kTimeout) == 0);
+      CHECK(read_to_end(c) == "250 ok\r\n");
+    } else {
+      CHECK(reply == "454 TLS not available\r\n");
+    }
+    t.join();
+    CHECK(discarded == injected.size());
+    CHECK(started == (policy == Pipelined::kDiscard));
+    if (policy == Pipelined::kDiscard) {
+      CHECK(res.handshake);
+      // The first line over TLS is the client's, not the injected one.
+      CHECK(res.line == "EHLO client\r\n");
+    }
+  }
+}
+
+TEST_CASE("STARTTLS client: bytes after the server's 220 are dropped too") {
+  Credentials cr = creds("ec.pem", "ec.key");
+  SockPair sp;
+  REQUIRE(write_all(sp.a.get(), "220 go ahead\r\n250 injected\r\n") == 0);
+  char buf[256];
+  Reader in(sp.b.get(), buf, kTimeout);
+  Str line;
+  REQUIRE(in.getline(line) == 1);
+  ClientConfig ccfg;
+  ccfg.insecure = true;
+  Session c;
+  CHECK_FALSE(c.start_client(ccfg, in, sp.b.get(), Pipelined::kRefuse));
+  CHECK(c.discarded() == 14);
+  CHECK(in.peek().empty());
+}
+
+// ---- the relay -------------------------------------------------------------------
+
+namespace {
+// The relay's child: pipes to and from it, and a thread playing the program.
+struct RelayRig {
+  SockPair net;
+  Pipe to_child, from_child;
+  Credentials cr = creds("ec.pem", "ec.key");
+  TrustAnchors ca = anchors("ca.pem");
+  int relay_rc = 99;
+  Str relay_err;
+  std::thread server;
+
+  template <class F>
+  explicit RelayRig(F program) {
+    server = std::thread([this, program] {
+      std::thread child(program, to_child.r.get(), from_child.w.get());
+      ServerConfig scfg{.creds = &cr};
+      Session s;
+      if (s.start_server(scfg, net.a.get(), net.a.get()) && s.handshake(kTimeout)) {
+        relay_rc = s.relay(to_child.w, from_child.r, kTimeout);
+      }
+      relay_err = s.error();
+      child.join();
+    });
+  }
+  Session client() {
+    ClientConfig ccfg{.server_name = "localhost", .anchors = &ca};
+    Session c;
+    REQUIRE(c.start_client(ccfg, net.b.get(), net.b.get()));
+    REQUIRE(c.handshake(kTimeout));
+    return c;
+  }
+  void join() { server.join(); }
+};
+
+// Copies its input to its output, then closes its output.
+void echo(int in, int out) {
+  char buf[3000];
+  for (;;) {
+    ssize_t r = ::read(in, buf, sizeof buf);
+    if (r <= 0) break;
+    if (write_all(out, std::string_view(buf, static_cast<std::size_t>(r))) < 0) break;
+  }
+  ::close(out);
+}
+}  // namespace
+
+TEST_CASE("relay: a megabyte both ways, then the client's close_notify") {
+  RelayRig rig(echo);
+  Session c = rig.client();
+  Str chunk;
+  for (int i = 0; i < 16384; ++i) chunk.push(static_cast<char>('a' + i % 26));
+  Str got;
+  char buf[8192];
+  for (int i = 0; i < 64; ++i) {
+    REQUIRE(c.write(chunk, kTimeout) == 0);
+    REQUIRE(c.flush(kTimeout) == 0);
+    std::size_t want = chunk.size();
+    while (want > 0) {
+      long r = c.read(buf, sizeof buf < want ? sizeof buf : want, kTimeout);
+      REQUIRE(r > 0);
+      if (std::string_view(buf, static_cast<std::size_t>(r)) != chunk.view().substr(chunk.size() - want, static_cast<std::size_t>(r)))
+        FAIL("echoed data differs");
+      want -= static_cast<std::size_t>(r);
+    }
+  }
+  CHECK(c.close(kTimeout) == 0);
+  rig.join();
+  CHECK(rig.relay_rc == 0);
+  CHECK_FALSE(rig.to_child.w.ok());  // closed by the relay
+}
+
+TEST_CASE("relay: the child answers and exits; the client gets close_notify") {
+  RelayRig rig([](int in, int out) {
+    write_all(out, "221 bye\r\n");
+    ::close(out);
+    char c;
+    (void)!::read(in, &c, 1);  // EOF once the relay closes our input
+  });
+  Session c = rig.client();
+  CHECK(read_to_end(c) == "221 bye\r\n");
+  CHECK_FALSE(c.truncated());
+  rig.join();
+  CHECK(rig.relay_rc == 0);
+}
+
+TEST_CASE("relay: EOF from the network without close_notify, the child still talks") {
+  RelayRig rig([](int in, int out) {
+    Str all;
+    read_all(in, all);  // until the relay passes the EOF on
+    Str answer("got ");
+    answer.append(all).append(" and EOF\n");
+    write_all(out, answer);
+    ::close(out);
+  });
+  Session c = rig.client();
+  CHECK(c.write("question", kTimeout) == 0);
+  CHECK(c.flush(kTimeout) == 0);
+  ::shutdown(rig.net.b.get(), SHUT_WR);  // TCP half-close, no close_notify
+  CHECK(read_to_end(c) == "got question and EOF\n");
+  rig.join();
+  CHECK(rig.relay_rc == 0);
+}
+
+TEST_CASE("relay: a child that stops reading does not stop the session") {
+  RelayRig rig([](int in, int out) {
+    ::close(in);
+    struct timespec ts{0, 50000000};
+    ::nanosleep(&ts, nullptr);
+    write_all(out, "done\n");
+    ::close(out);
+  });
+  Session c = rig.client();
+  Str big;
+  big.resize(200000);
+  c.write(big, kTimeout);  // may fail once the server closes
+  c.flush(kTimeout);
+  Str got = read_to_end(c);
+  rig.join();
+  CHECK(got == "done\n");
+  CHECK(rig.relay_rc == 0);
+}
+
+TEST_CASE("relay: an idle connection times out") {
+  Credentials cr = creds("ec.pem", "ec.key");
+  TrustAnchors ca = anchors("ca.pem");
+  SockPair net;
+  Pipe to_child, from_child;
+  int rc = 99;
+  Str err;
+  std::thread t([&] {
+    ServerConfig scfg{.creds = &cr};
+    Session s;
+    if (s.start_server(scfg, net.a.get(), net.a.get()) && s.handshake(kTimeout))
+      rc = s.relay(to_child.w, from_child.r, 200);
+    err = s.error();
+  });
+  ClientConfig ccfg{.server_name = "localhost", .anchors = &ca};
+  Session c;
+  REQUIRE(c.start_client(ccfg, net.b.get(), net.b.get()));
+  REQUIRE(c.handshake(kTimeout));
+  t.join();
+  CHECK(rc == -1);
+  CHECK(err == "TLS relay: timed out");
+}
+
+// ---- interoperability with OpenSSL ------------------------------------------------
+
+TEST_CASE("OpenSSL's s_client talks to our server (EC, RSA, client certificate)") {
+  TrustAnchors ca = anchors("ca.pem");
+  struct Case { const char* cert; const char* key; bool client_cert; };
+  const Case cases[] = {{"ec.pem", "ec.key", false}, {"rsa.pem", "rsa-pkcs1.key", false}, {"combined.pem", nullptr, true}};
+  for (const auto& k : cases) {
+    CAPTURE(k.cert);
+    Credentials cr = creds(k.cert, k.key);
+    Listener l;
+    Str port = num(l.port), connect("127.0.0.1:");
+    connect.append(port);
+    Str cafile = pki().path("ca.pem"), ccert = pki().path("client.pem"), ckey = pki().path("client.key");
+    Proc p = k.client_cert
+                 ? Proc({"openssl", "s_client", "-connect", connect.c_str(), "-servername", "localhost",
+                         "-CAfile", cafile.c_str(), "-verify_return_error", "-quiet", "-cert", ccert.c_str(),
+                         "-key", ckey.c_str()})
+                 : Proc({"openssl", "s_client", "-connect", connect.c_str(), "-servername", "localhost",
+                         "-CAfile", cafile.c_str(), "-verify_return_error", "-quiet"});
+    REQUIRE(write_all(p.in.get(), "hello from openssl\n") == 0);
+    Fd conn = l.accept();
+    REQUIRE(conn.ok());
+    ServerConfig scfg{.creds = &cr};
+    if (k.client_cert) {
+      scfg.client_auth = ClientAuth::kRequire;
+      scfg.client_cas = &ca;
+    }
+    ServerResult res;
+    serve_one(scfg, conn.get(), conn.get(), res, "hello from qbox\n");
+    INFO(res.error.view());
+    CHECK(res.handshake);
+    CHECK(res.line == "hello from openssl\n");
+    CHECK(res.version == "TLSv1.2");
+    if (k.client_cert) CHECK(res.subject == pki().client_subject);
+    Str out = p.output();
+    CHECK(contains(out, "hello from qbox\n"));
+    p.in.reset();
+    int st = p.wait();
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+  }
+}
+
+TEST_CASE("OpenSSL's s_client cannot get TLS 1.1 or CBC suites from our server") {
+  Credentials cr = creds("rsa.pem", "rsa.key");
+  struct Case { std::initializer_list<const char*> args; const char* err; };
+  const Case cases[] = {
+      {{"-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"}, "sent alert protocol version"},
+      {{"-tls1_2", "-cipher", "AES128-SHA256:ECDHE-RSA-AES128-SHA"}, "sent alert handshake failure"},
+  };
+  for (const auto& k : cases) {
+    const auto& e = k.args;
+    Listener l;
+    Str connect("127.0.0.1:");
+    connect.append(num(l.port));
+    std::vector<const char*> argv{"openssl", "s_client", "-connect", connect.c_str(), "-quiet"};
+    argv.insert(argv.end(), e.begin(), e.end());
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      int null = ::open("/dev/null", O_RDWR);
+      ::dup2(null, 0);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      argv.push_back(nullptr);
+      ::execvp(argv[0], const_cast<char* const*>(argv.data()));
+      ::_exit(127);
+    }
+    Fd conn = l.accept();
+    ServerConfig scfg{.creds = &cr};
+    Session s;
+    REQUIRE(s.start_server(scfg, conn.get(), conn.get()));
+    CHECK_FALSE(s.handshake(kTimeout));
+    CHECK(Str(s.error()) == Str("TLS handshake failed: ").append(k.err));
+    conn.reset();
+    int st;
+    ::waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) != 0);
+  }
+}
+
+TEST_CASE("our client talks to OpenSSL's s_server, and refuses an untrusted one") {
+  TrustAnchors ca = anchors("ca.pem");
+  Credentials client = creds("client.pem", "client.key");
+  struct Case { const char* cert; const char* key; bool trusted; bool client_cert; };
+  const Case cases[] = {
+      {"ec.pem", "ec.key", true, false},
+      {"rsa.pem", "rsa.key", true, false},
+      {"ec.pem", "ec.key", true, true},
+      {"untrusted.pem", "untrusted.key", false, false},
+  };
+  for (const auto& k : cases) {
+    CAPTURE(k.cert);
+    CAPTURE(k.client_cert);
+    Str cert = pki().path(k.cert), key = pki().path(k.key), cafile = pki().path("ca.pem");
+    Proc p = k.client_cert
+                 ? Proc({"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert.c_str(), "-key",
+                         key.c_str(), "-naccept", "1", "-rev", "-Verify", "2", "-CAfile", cafile.c_str()})
+                 : Proc({"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert.c_str(), "-key",
+                         key.c_str(), "-naccept", "1", "-rev"});
+    Str accept = p.line_with("ACCEPT ");
+    std::size_t colon = accept.view().rfind(':');
+    REQUIRE(colon != std::string_view::npos);
+    int port = std::atoi(accept.c_str() + colon + 1);
+    REQUIRE(port > 0);
+    Fd s = connect_to(port);
+    ClientConfig ccfg{.server_name = "localhost", .anchors = &ca};
+    if (k.client_cert) ccfg.creds = &client;
+    Session c;
+    REQUIRE(c.start_client(ccfg, s.get(), s.get()));
+    bool hs = c.handshake(kTimeout);
+    CAPTURE(c.error());
+    CHECK(hs == k.trusted);
+    if (hs) {
+      CHECK(c.peer_subject() == "/CN=localhost");
+      CHECK(std::string_view(c.version()) == "TLSv1.2");
+      CHECK(c.write("hello\n", kTimeout) == 0);
+      Str line;
+      CHECK(c.getline(line, '\n', 100, kTimeout) == 1);
+      CHECK(line == "olleh\n");
+      CHECK(c.close(kTimeout) == 0);
+    } else {
+      CHECK(std::string_view(c.error()) == "TLS handshake failed: certificate not trusted (unknown CA)");
+    }
+    s.reset();
+    p.in.reset();
+    p.wait();
+  }
+}
