@@ -1,15 +1,16 @@
 // addcr: copies standard input to standard output, adding CR before each LF.
 #include "base/applet.hpp"
 #include "io/filter.hpp"
+#include "io/text.hpp"
 
 using namespace qbox;
 
 static int addcr_main(int, char**) {
-  return run_filter([](Writer& out, std::string_view in) {
-    for (char c : in) {
-      if (c == '\n') out.put('\r');
-      out.put(c);
-    }
+  WriterRef out;
+  AddCr<WriterRef> add(out);
+  return run_filter([&](Writer& w, std::string_view in) {
+    out.w = &w;
+    add.put(in);
   });
 }
 

@@ -34,4 +34,28 @@ int run_filter(Convert&& convert) {
   }
 }
 
+// Copies descriptor fd to `out` through `sink` (a chain that ends in out,
+// see io/text.hpp), flushing out before each read as the filters do.
+// 0 at the end of input, after sink.finish() and a final flush; -1 when
+// a read fails (errno; everything read before has been flushed, and the
+// sink is not finished: a classic filter dies there), -2 when a flush
+// fails (errno).
+template <std::size_t kIn = 4096, class Sink>
+int pump(int fd, Sink& sink, Writer& out) {
+  char buf[kIn];
+  for (;;) {
+    if (out.flush() < 0) return -2;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (n == 0) {
+      sink.finish();
+      return out.flush() < 0 ? -2 : 0;
+    }
+    for (ssize_t i = 0; i < n; ++i) sink.put(buf[i]);
+  }
+}
+
 }  // namespace qbox

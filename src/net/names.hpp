@@ -3,7 +3,8 @@
 // lead back to the address), the local host name (without -l), and the
 // address of a host name given on the command line all come through here.
 //
-// Lookups go through the resolver of src/dns (/etc/resolv.conf).
+// Lookups go through the resolver of src/dns: the servers of
+// /etc/resolv.conf, or those of $DNSCACHEIP, as in djb's dns library.
 #pragma once
 #include <string_view>
 

@@ -1,0 +1,17 @@
+// who@: prints who is logged in on a host (its systat service, port 11),
+// as ucspi-tcp 0.88's script
+//   tcpclient -RHl0 -- "${1-0}" 11 sh -c 'exec delcr <&6' | cat -v
+// does, without a shell: host 0 (127.0.0.1) by default, CR LF shown as LF
+// and other control bytes as cat -v shows them; tcpclient's messages when
+// no connection can be made, and exit code 0 (cat's) all the same.
+#include "base/applet.hpp"
+#include "net/client.hpp"
+
+using namespace qbox;
+
+static int who_at_main(int argc, char** argv) {
+  return net::script_show(argc > 1 ? argv[1] : "0", "11", "who@");
+}
+
+extern const AppletInfo applet_who_at = {"print who is logged in on a host (systat, port 11)",
+                                         "who@ [ host ]", who_at_main};
