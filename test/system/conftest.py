@@ -25,7 +25,7 @@ class Result:
     code: int
 
 
-def wait_for(cond, timeout=10.0, what="condition", interval=0.01):
+def wait_for(cond, timeout=30.0, what="condition", interval=0.01):
     """Polls cond() until it returns something true and returns that; fails
     the test after `timeout` seconds. Tests poll; they never sleep blindly."""
     deadline = time.monotonic() + timeout

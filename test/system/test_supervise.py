@@ -32,7 +32,7 @@ while True:
 """
 
 
-def wait_until(cond, timeout=10.0, what="condition"):
+def wait_until(cond, timeout=30.0, what="condition"):
     return wait_for(cond, timeout, what, interval=0.005)
 
 
