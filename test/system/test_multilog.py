@@ -29,7 +29,7 @@ ARCHIVE = re.compile(r"^@[0-9a-f]{24}\.([su])$")
 
 # ---- helpers ----------------------------------------------------------------
 
-def wait_for(cond, timeout=15.0, what="condition"):
+def wait_for(cond, timeout=30.0, what="condition"):
     return conftest.wait_for(cond, timeout, what)
 
 
