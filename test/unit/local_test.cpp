@@ -1,0 +1,441 @@
+// Local delivery: .qmail lines, the extension search order, the sender of
+// forwarded mail, the added header lines, address quoting, maildir names
+// and deliveries, and mbox quoting and deliveries.
+#include <doctest/doctest.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <csignal>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "base/fd.hpp"
+#include "base/str.hpp"
+#include "dotqmail/dotqmail.hpp"
+#include "io/buffer.hpp"
+#include "maildir/maildir.hpp"
+#include "mbox/mbox.hpp"
+#include "smtp/quote.hpp"
+
+using namespace qbox;
+using dotqmail::Kind;
+
+TEST_CASE(".qmail lines: the five kinds, trailing blanks, forwards") {
+  auto k = [](std::string_view s) { return dotqmail::parse_line(s).kind; };
+  auto t = [](std::string_view s) { return dotqmail::parse_line(s).text; };
+  CHECK(k("") == Kind::kBlank);
+  CHECK(k(" \t ") == Kind::kBlank);
+  CHECK(k("# a comment") == Kind::kComment);
+  CHECK(k("|preline /usr/bin/vacation djb") == Kind::kProgram);
+  CHECK(t("|preline /usr/bin/vacation djb  \t") == "preline /usr/bin/vacation djb");
+  CHECK(k("&me@new.job.com") == Kind::kForward);
+  CHECK(t("&me@new.job.com ") == "me@new.job.com");
+  CHECK(k("me@new.job.com") == Kind::kForward);
+  CHECK(t("me@new.job.com") == "me@new.job.com");
+  CHECK(k("&") == Kind::kForward);
+  CHECK(t("&") == "");
+  CHECK(k(" me@x") == Kind::kForward);  // leading blanks are kept
+  CHECK(t(" me@x") == " me@x");
+  CHECK(k("/home/djb/Mailbox.sos") == Kind::kMbox);
+  CHECK(k("./Mailbox") == Kind::kMbox);
+  CHECK(t("./Mailbox \t") == "./Mailbox");
+  CHECK(k("/home/djb/Maildir/") == Kind::kMaildir);
+  CHECK(k("./Maildir/  ") == Kind::kMaildir);
+  CHECK(t("./Maildir/  ") == "./Maildir/");
+  CHECK(k(".") == Kind::kMbox);
+  CHECK(k("+list") == Kind::kPlus);
+  CHECK(t("+list") == "list");
+}
+
+TEST_CASE(".qmail text splits into lines; a last line needs no LF") {
+  std::vector<std::string_view> v;
+  dotqmail::split_lines("", v);
+  CHECK(v.empty());
+  dotqmail::split_lines("a\n\nb", v);
+  REQUIRE(v.size() == 3);
+  CHECK(v[0] == "a");
+  CHECK(v[1] == "");
+  CHECK(v[2] == "b");
+  dotqmail::split_lines("a\n", v);
+  REQUIRE(v.size() == 1);
+}
+
+TEST_CASE("safe extensions: lower case, dots become colons") {
+  Str s;
+  dotqmail::safe_ext(s, "Foo.Bar-../X");
+  CHECK(s == "foo:bar-::/x");
+}
+
+static std::vector<std::string> names(std::string_view dash, std::string_view ext) {
+  std::vector<dotqmail::Candidate> c;
+  dotqmail::search_order(dash, ext, c);
+  std::vector<std::string> out;
+  for (auto& x : c) {
+    std::string n(x.name.view());
+    if (x.default_at != static_cast<std::size_t>(-1)) n += " @" + std::to_string(x.default_at);
+    out.push_back(n);
+  }
+  return out;
+}
+
+TEST_CASE("extension search order, most specific -default first") {
+  using V = std::vector<std::string>;
+  CHECK(names("", "") == V{".qmail", ".qmaildefault @0"});
+  CHECK(names("-", "") == V{".qmail-", ".qmail-default @0"});
+  CHECK(names("-", "a") == V{".qmail-a", ".qmail-default @0"});
+  CHECK(names("-", "a-") == V{".qmail-a-", ".qmail-a-default @2", ".qmail-default @0"});
+  CHECK(names("-", "a-b") == V{".qmail-a-b", ".qmail-a-default @2", ".qmail-default @0"});
+  CHECK(names("-", "a-b-c") ==
+        V{".qmail-a-b-c", ".qmail-a-b-default @4", ".qmail-a-default @2", ".qmail-default @0"});
+  // A file named for the exact extension that ends in "default" sets it too.
+  CHECK(names("-", "x-default") ==
+        V{".qmail-x-default @2", ".qmail-x-default @2", ".qmail-default @0"});
+}
+
+TEST_CASE("NEWSENDER: kept, -owner, VERP, bounces kept") {
+  Str s;
+  dotqmail::new_sender(s, "a@b.c", "joe-list", "x.org", false, false);
+  CHECK(s == "a@b.c");
+  dotqmail::new_sender(s, "a@b.c", "joe-list", "x.org", true, false);
+  CHECK(s == "joe-list-owner@x.org");
+  dotqmail::new_sender(s, "a@b.c", "joe-list", "x.org", true, true);
+  CHECK(s == "joe-list-owner-@x.org-@[]");
+  dotqmail::new_sender(s, "a@b.c", "joe-list", "x.org", false, true);
+  CHECK(s == "a@b.c");
+  dotqmail::new_sender(s, "", "joe-list", "x.org", true, true);
+  CHECK(s == "");
+  dotqmail::new_sender(s, "#@[]", "joe-list", "x.org", true, true);
+  CHECK(s == "#@[]");
+}
+
+TEST_CASE("Delivered-To and Return-Path lines") {
+  Str s;
+  dotqmail::dt_line(s, "joe-x", "example.com");
+  CHECK(s == "Delivered-To: joe-x@example.com\n");
+  dotqmail::dt_line(s, "a\nb", "h");
+  CHECK(s == "Delivered-To: a_b@h\n");
+  dotqmail::rp_line(s, "");
+  CHECK(s == "Return-Path: <>\n");
+  dotqmail::rp_line(s, "a@b.c");
+  CHECK(s == "Return-Path: <a@b.c>\n");
+  dotqmail::rp_line(s, "a b@c");
+  CHECK(s == "Return-Path: <\"a b\"@c>\n");
+  dotqmail::rp_line(s, "x\ny@c");
+  CHECK(s == "Return-Path: <\"x\\_y\"@c>\n");
+}
+
+TEST_CASE("HOST2..4 and EXT2..4") {
+  CHECK(dotqmail::host_part("a.b.c.d.e", 2) == "a.b.c.d");
+  CHECK(dotqmail::host_part("a.b.c.d.e", 3) == "a.b.c");
+  CHECK(dotqmail::host_part("a.b.c.d.e", 4) == "a.b");
+  CHECK(dotqmail::host_part("a.b", 4) == "a");
+  CHECK(dotqmail::host_part("local", 2) == "local");
+  CHECK(dotqmail::ext_part("a-b-c-d", 2) == "b-c-d");
+  CHECK(dotqmail::ext_part("a-b-c-d", 3) == "c-d");
+  CHECK(dotqmail::ext_part("a-b-c-d", 4) == "d");
+  CHECK(dotqmail::ext_part("a-b", 4) == "");
+  CHECK(dotqmail::ext_part("", 2) == "");
+}
+
+TEST_CASE("program exit codes") {
+  using R = dotqmail::ProgramResult;
+  CHECK(dotqmail::program_result(0) == R::kOk);
+  CHECK(dotqmail::program_result(99) == R::kStop);
+  CHECK(dotqmail::program_result(100) == R::kPerm);
+  CHECK(dotqmail::program_result(64) == R::kPerm);
+  CHECK(dotqmail::program_result(112) == R::kPerm);
+  CHECK(dotqmail::program_result(111) == R::kTemp);
+  CHECK(dotqmail::program_result(1) == R::kTemp);
+  CHECK(dotqmail::program_result(101) == R::kTemp);
+}
+
+TEST_CASE("address quoting as qmail's quote2") {
+  auto q = [](std::string_view a) {
+    Str s;
+    smtp::append_quoted_address(s, a);
+    return std::string(s.view());
+  };
+  CHECK(q("") == "");
+  CHECK(q("joe@x.org") == "joe@x.org");
+  CHECK(q("j.o.e+tag@x") == "j.o.e+tag@x");
+  CHECK(q(".joe@x") == "\".joe\"@x");
+  CHECK(q("joe.@x") == "\"joe.\"@x");
+  CHECK(q("jo..e@x") == "\"jo..e\"@x");
+  CHECK(q("a b@x") == "\"a b\"@x");
+  CHECK(q("a\"b\\c@x") == "\"a\\\"b\\\\c\"@x");
+  CHECK(q("a@b@x") == "\"a@b\"@x");
+  CHECK(q("@x") == "\"\"@x");
+  CHECK(q("noat") == "noat");
+  CHECK(q("\xe9t\xe9@x") == "\"\xe9t\xe9\"@x");
+  CHECK(smtp::quote_needed("#@[]") == true);
+  CHECK(q("#@[]") == "#@[]");
+}
+
+TEST_CASE("maildir unique names") {
+  Str s;
+  maildir::append_unique_name(s, {1700000000, 123456, 4321, 7}, "mail.example.com");
+  CHECK(s == "1700000000.M123456P4321Q7.mail.example.com");
+  s.clear();
+  maildir::append_safe_host(s, "a/b:c");
+  CHECK(s == "a\\057b\\072c");
+  s.clear();
+  maildir::append_safe_host(s, std::string(100, 'h'));
+  CHECK(s.size() == maildir::kMaxHost);
+  // One process, many deliveries in one second: all names differ.
+  std::vector<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    Str n;
+    maildir::next_unique_name(n);
+    CHECK(n.view().find('/') == std::string_view::npos);
+    seen.emplace_back(n.view());
+  }
+  std::sort(seen.begin(), seen.end());
+  CHECK(std::adjacent_find(seen.begin(), seen.end()) == seen.end());
+}
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char t[] = "/tmp/qbox-local-XXXXXX";
+    REQUIRE(::mkdtemp(t));
+    path = t;
+  }
+  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
+  std::string operator/(std::string_view n) const { return path + "/" + std::string(n); }
+};
+
+// A message in a file, read from its start.
+int message_fd(const TempDir& d, std::string_view text) {
+  std::string fn = d / "msg";
+  Fd w(open_trunc(fn.c_str()));
+  REQUIRE(write_all(w.get(), text) == 0);
+  int fd = open_read(fn.c_str());
+  REQUIRE(fd >= 0);
+  return fd;
+}
+
+std::vector<std::string> list(const std::string& dir) {
+  std::vector<std::string> v;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return v;
+  while (struct dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') v.emplace_back(e->d_name);
+  ::closedir(d);
+  return v;
+}
+
+std::string slurp(const std::string& fn) {
+  Str s;
+  REQUIRE(read_file(fn.c_str(), s) == 0);
+  return std::string(s.view());
+}
+
+std::string quote_all(std::initializer_list<std::string_view> chunks) {
+  char buf[4];  // a tiny buffer: many flushes
+  char fn[] = "/tmp/qbox-quote-XXXXXX";
+  int fd = ::mkstemp(fn);
+  REQUIRE(fd >= 0);
+  ::unlink(fn);
+  {
+    Writer w(fd, buf);
+    mbox::FromQuoter q;
+    for (auto c : chunks) REQUIRE(q.put(w, c) == 0);
+    REQUIRE(q.finish(w) == 0);
+    REQUIRE(w.flush() == 0);
+  }
+  REQUIRE(::lseek(fd, 0, SEEK_SET) == 0);
+  Str s;
+  REQUIRE(read_all(fd, s) == 0);
+  ::close(fd);
+  return std::string(s.view());
+}
+
+}  // namespace
+
+TEST_CASE("mbox From quoting") {
+  CHECK(mbox::needs_quote("From x"));
+  CHECK(mbox::needs_quote(">>From "));
+  CHECK(!mbox::needs_quote("From"));
+  CHECK(!mbox::needs_quote(" From x"));
+  CHECK(!mbox::needs_quote("from x"));
+  CHECK(quote_all({"From me\nhi\n"}) == ">From me\nhi\n");
+  CHECK(quote_all({"a\nFrom b\n>From c\n>>From d\n"}) == "a\n>From b\n>>From c\n>>>From d\n");
+  CHECK(quote_all({"Fro\nFrom\n>From\n"}) == "Fro\nFrom\n>From\n");
+  CHECK(quote_all({">>\n>\n"}) == ">>\n>\n");
+  // Split anywhere.
+  CHECK(quote_all({"x\n>", ">Fr", "om ", "y\nFrom", " z"}) == "x\n>>>From y\n>From z\n");
+  // A last line without LF gets one; a partial "From" stays as it is.
+  CHECK(quote_all({"abc"}) == "abc\n");
+  CHECK(quote_all({">>Fro"}) == ">>Fro\n");
+  CHECK(quote_all({""}) == "");
+  CHECK(quote_all({"From "}) == ">From \n");
+  // Long lines and long runs of '>' cost no memory.
+  std::string gt(100000, '>');
+  CHECK(quote_all({gt, "From x\n"}) == ">" + gt + "From x\n");
+  std::string body(300000, 'x');
+  CHECK(quote_all({"From ", body}) == ">From " + body + "\n");
+}
+
+TEST_CASE("maildir delivery: new/ gets the whole message, tmp/ stays empty") {
+  TempDir d;
+  std::string md = d / "Maildir";
+  REQUIRE(::mkdir(md.c_str(), 0700) == 0);
+  for (auto sub : {"tmp", "new", "cur"}) REQUIRE(::mkdir((md + "/" + sub).c_str(), 0700) == 0);
+  Fd msg(message_fd(d, "Subject: x\n\nbody\n"));
+  maildir::Delivery del;
+  REQUIRE(maildir::deliver((md + "/").c_str(), "Delivered-To: a@b\n", msg.get(), del));
+  auto fresh = list(md + "/new");
+  REQUIRE(fresh.size() == 1);
+  CHECK(fresh[0] == std::string(del.name.view()));
+  CHECK(list(md + "/tmp").empty());
+  CHECK(slurp(md + "/new/" + fresh[0]) == "Delivered-To: a@b\nSubject: x\n\nbody\n");
+
+  // A second one, many in a row: distinct names.
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(::lseek(msg.get(), 0, SEEK_SET) == 0);
+    REQUIRE(maildir::deliver(md.c_str(), "", msg.get(), del));
+  }
+  CHECK(list(md + "/new").size() == 21);
+
+  // Missing directory: kNoDir. Missing tmp/: kTemp, and nothing in new/.
+  CHECK(!maildir::deliver((d / "nothere").c_str(), "", msg.get(), del));
+  CHECK(del.failure == maildir::Failure::kNoDir);
+  CHECK(del.err == ENOENT);
+  REQUIRE(::rmdir((md + "/tmp").c_str()) == 0);
+  CHECK(!maildir::deliver(md.c_str(), "", msg.get(), del));
+  CHECK(del.failure == maildir::Failure::kTemp);
+  CHECK(list(md + "/new").size() == 21);
+
+  // Unreadable message: kRead, and the tmp/ file is gone again.
+  REQUIRE(::mkdir((md + "/tmp").c_str(), 0700) == 0);
+  Fd wonly(open_write((d / "msg").c_str()));
+  CHECK(!maildir::deliver(md.c_str(), "x", wonly.get(), del));
+  CHECK(del.failure == maildir::Failure::kRead);
+  CHECK(list(md + "/tmp").empty());
+  CHECK(list(md + "/new").size() == 21);
+}
+
+TEST_CASE("maildir scan: new and cur, oldest first, nothing from now on") {
+  TempDir d;
+  std::string md = d / "M";
+  for (auto sub : {"", "/tmp", "/new", "/cur"}) REQUIRE(::mkdir((md + sub).c_str(), 0700) == 0);
+  auto make = [&](const std::string& rel, time_t mtime) {
+    std::string fn = md + "/" + rel;
+    Fd f(open_trunc(fn.c_str()));
+    struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+    REQUIRE(::utimensat(AT_FDCWD, fn.c_str(), ts, 0) == 0);
+  };
+  make("new/b", 300);
+  make("cur/a:2,S", 100);
+  make("new/c", 200);
+  make("new/.hidden", 50);
+  make("new/future", 1000);
+  make("tmp/old", 10);
+  char cwd[4096];
+  REQUIRE(::getcwd(cwd, sizeof cwd));
+  REQUIRE(::chdir(md.c_str()) == 0);
+  std::vector<maildir::Message> v;
+  maildir::ScanError err;
+  REQUIRE(maildir::scan(v, true, true, 1000, err) == 0);
+  REQUIRE(v.size() == 3);
+  CHECK(v[0].path == "cur/a:2,S");
+  CHECK(v[1].path == "new/c");
+  CHECK(v[2].path == "new/b");
+  REQUIRE(maildir::scan(v, true, false, 1000, err) == 0);
+  CHECK(v.size() == 2);
+  // tmp/ files are old by their access time.
+  maildir::clean_tmp(10 + maildir::kTmpLifetime);
+  CHECK(list(md + "/tmp").size() == 1);
+  maildir::clean_tmp(11 + maildir::kTmpLifetime);
+  CHECK(list(md + "/tmp").empty());
+  REQUIRE(::unlink("cur/a:2,S") == 0);
+  REQUIRE(::rmdir("cur") == 0);
+  CHECK(maildir::scan(v, true, true, 1000, err) == -1);
+  CHECK(std::string_view(err.subdir) == "cur");
+  CHECK(err.opening);
+  CHECK(err.err == ENOENT);
+  REQUIRE(::chdir(cwd) == 0);
+}
+
+TEST_CASE("mbox delivery: appended, quoted, blank line, locked") {
+  TempDir d;
+  std::string box = d / "Mailbox";
+  {
+    Fd f(open_trunc(box.c_str()));
+    REQUIRE(write_all(f.get(), "old\n") == 0);
+  }
+  Fd msg(message_fd(d, "Subject: x\n\nFrom here\nlast"));
+  mbox::Delivery del;
+  REQUIRE(mbox::deliver(box.c_str(), "From a@b Thu Jan 01 00:00:00 1970\n", msg.get(), 30, del));
+  CHECK(del.locked);
+  CHECK(slurp(box) ==
+        "old\nFrom a@b Thu Jan 01 00:00:00 1970\nSubject: x\n\n>From here\nlast\n\n");
+
+  // A new file is made with mode 0600.
+  std::string fresh = d / "New";
+  REQUIRE(::lseek(msg.get(), 0, SEEK_SET) == 0);
+  REQUIRE(mbox::deliver(fresh.c_str(), "", msg.get(), 30, del));
+  struct stat st;
+  REQUIRE(::stat(fresh.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  // Someone else holds the lock: give up after the timeout, file unchanged.
+  Fd holder(open_read(box.c_str()));
+  REQUIRE(::flock(holder.get(), LOCK_EX) == 0);
+  REQUIRE(::lseek(msg.get(), 0, SEEK_SET) == 0);
+  std::string before = slurp(box);
+  CHECK(!mbox::deliver(box.c_str(), "", msg.get(), 1, del));
+  CHECK(del.failure == mbox::Failure::kSlowLock);
+  CHECK(slurp(box) == before);
+  holder.reset();
+
+  // A read error after the lock: the file is cut back to its old length.
+  Fd wonly(open_write((d / "msg").c_str()));
+  CHECK(!mbox::deliver(box.c_str(), "From x\n", wonly.get(), 30, del));
+  CHECK(del.failure == mbox::Failure::kRead);
+  CHECK(slurp(box) == before);
+
+  // Cannot open.
+  CHECK(!mbox::deliver((d / "no/such").c_str(), "", msg.get(), 30, del));
+  CHECK(del.failure == mbox::Failure::kOpen);
+  CHECK(del.err == ENOENT);
+}
+
+TEST_CASE("mbox delivery: a write error cuts the file back") {
+  TempDir d;
+  std::string box = d / "Mailbox";
+  {
+    Fd f(open_trunc(box.c_str()));
+    REQUIRE(write_all(f.get(), "old message\n\n") == 0);
+  }
+  Fd msg(message_fd(d, std::string(200000, 'x') + "\n"));
+  // In a child limited to 100000-byte files, where writing past that fails
+  // with EFBIG instead of killing it.
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit rl = {100000, 100000};
+    ::setrlimit(RLIMIT_FSIZE, &rl);
+    mbox::Delivery del;
+    bool ok = mbox::deliver(box.c_str(), "From x\n", msg.get(), 30, del);
+    ::_exit(!ok && del.failure == mbox::Failure::kWrite && del.err == EFBIG ? 0 : 1);
+  }
+  int st = 0;
+  REQUIRE(::waitpid(pid, &st, 0) == pid);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+  CHECK(slurp(box) == "old message\n\n");
+}
