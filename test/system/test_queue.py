@@ -644,3 +644,95 @@ def test_system_mode_needs_qmails_users():
         assert not (top / "queue").exists()
     finally:
         shutil.rmtree(top)
+
+
+# ---- qmail-qread and qmail-qstat ------------------------------------------------
+
+def qread_blocks(out):
+    """qmail-qread's output as {id: [lines]}, one entry per message
+    (warnings left out)."""
+    blocks, cur = {}, None
+    for line in out.decode("latin-1").split("\n")[:-1]:
+        if line.startswith("warning: "):
+            continue
+        m = re.match(r"\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT  #(\d+)  ", line)
+        if m:
+            cur = blocks.setdefault(int(m.group(1)), [])
+        cur.append(line)
+    return blocks
+
+
+def test_qmail_qstat_and_qread_counts(q):
+    r = q.run("qmail-qstat")
+    assert (r.code, r.out, r.err) == (
+        0, b"messages in queue: 0\nmessages in queue but not yet preprocessed: 0\n", b"")
+    assert q.run("qmail-qread").out == b""
+    a, b, c = inject(q, 3)
+    r = q.run("qmail-qstat")
+    assert r.out == b"messages in queue: 3\nmessages in queue but not yet preprocessed: 3\n"
+    # Messages still in todo/ are not listed by qmail-qread.
+    assert (q.run("qmail-qread").code, q.run("qmail-qread").out) == (0, b"")
+    as_preprocessed(q, a, local=True, remote=True)
+    r = q.run("qmail-qstat")
+    assert r.out == b"messages in queue: 3\nmessages in queue but not yet preprocessed: 2\n"
+    assert list(qread_blocks(q.run("qmail-qread").out)) == [a]
+
+
+def test_qmail_qread_format(q):
+    qd = q.queue_dir
+    a, b = inject(q, 2)
+    for i in (a, b):
+        as_preprocessed(q, i)
+    sa, sb = a % 23, b % 23
+    (qd / f"info/{sa}/{a}").write_bytes(b"Fjoe@a.example\0")
+    (qd / f"local/{sa}/{a}").write_bytes(b"Tx@l.example\0Dy@l.example\0")
+    (qd / f"remote/{sa}/{a}").write_bytes(b"Dz@r.example\0Tw@r.example\0Tcut")
+    # b: bouncing, odd bytes in the addresses, an unknown record kind.
+    (qd / f"info/{sb}/{b}").write_bytes(b"Fbad\x01\xe9\x7fsender\0")
+    (qd / f"local/{sb}/{b}").write_bytes(b"Tnew\nline@l\0Xignored\0")
+    (qd / f"bounce/{b}").write_bytes(b"<x@y>:\nno\n\n")
+    for i, s in ((a, sa), (b, sb)):
+        os.utime(qd / f"info/{s}/{i}", (812090814, 812090814))
+    size = {i: os.path.getsize(qd / f"mess/{i % 23}/{i}") for i in (a, b)}
+    r = q.run("qmail-qread")
+    assert (r.code, r.err) == (0, b"")
+    assert qread_blocks(r.out) == {
+        a: [f"26 Sep 1995 04:46:54 GMT  #{a}  {size[a]}  <joe@a.example> ",
+            "\tlocal\tx@l.example",
+            "  done\tlocal\ty@l.example",
+            "  done\tremote\tz@r.example",
+            "\tremote\tw@r.example"],
+        b: [f"26 Sep 1995 04:46:54 GMT  #{b}  {size[b]}  <bad___sender>  bouncing",
+            "\tlocal\tnew_line@l"],
+    }
+    # The blocks come in the order of info/0 ... info/22.
+    if sa != sb:
+        assert list(qread_blocks(r.out)) == sorted((a, b), key=lambda i: i % 23)
+
+
+def test_qmail_qread_troubles(q):
+    qd = q.queue_dir
+    a, b = inject(q, 2)
+    as_preprocessed(q, a)
+    as_preprocessed(q, b)
+    os.unlink(qd / f"mess/{a % 23}/{a}")
+    r = q.run("qmail-qread")
+    assert r.code == 0
+    assert f"warning: trouble with #{a}: file does not exist\n".encode() in r.out
+    assert list(qread_blocks(r.out)) == [b]
+    # An info directory that cannot be read stops it, on standard output.
+    os.chmod(qd / "info/3", 0)
+    r = q.run("qmail-qread")
+    assert r.code == 111 and r.err == b""
+    assert r.out.endswith(b"fatal: unable to opendir info/3: access denied\n")
+    os.chmod(qd / "info/3", 0o700)
+    r = q.run("qmail-qread", env={"QMAILHOME": str(q.dir / "none")})
+    assert (r.code, r.out, r.err) == (111, b"fatal: unable to chdir: file does not exist\n", b"")
+    r = q.run("qmail-qstat", env={"QMAILHOME": str(q.dir / "none")})
+    assert r.code == 111 and r.out == b""
+    assert r.err == f"qmail-qstat: fatal: unable to chdir to {q.dir}/none: file does not exist\n".encode()
+    os.chmod(qd / "mess/5", 0)
+    r = q.run("qmail-qstat")
+    assert (r.code, r.out) == (111, b"")
+    assert r.err == b"qmail-qstat: fatal: unable to read queue/mess/5: access denied\n"
+    os.chmod(qd / "mess/5", 0o750)

@@ -14,6 +14,7 @@
 #include "io/buffer.hpp"
 #include "queue/envelope.hpp"
 #include "queue/layout.hpp"
+#include "queue/scan.hpp"
 #include "queue/submit.hpp"
 #include "test/unit/tempdir.hpp"
 
@@ -461,4 +462,65 @@ TEST_CASE("Submit: $QMAILQUEUE, relative to QMAILHOME, else QMAILHOME/bin/qmail-
   // A missing QMAILHOME is "trouble in home directory".
   SetEnv nohome("QMAILHOME", d.file("nonexistent").c_str());
   CHECK(verdict(nullptr) == "Zqq trouble in home directory (#4.3.0)");
+}
+
+TEST_CASE("parse_id takes decimal names only") {
+  CHECK(parse_id("12345") == 12345UL);
+  CHECK(parse_id("0") == 0UL);
+  CHECK(parse_id("18446744073709551615") == 18446744073709551615UL);
+  CHECK_FALSE(parse_id("18446744073709551616"));
+  CHECK_FALSE(parse_id(""));
+  CHECK_FALSE(parse_id("12a"));
+  CHECK_FALSE(parse_id("-1"));
+  CHECK_FALSE(parse_id("1.tmp"));
+}
+
+TEST_CASE("DirScan walks dir/0 .. dir/split-1 as readsubdir") {
+  TempDir d;
+  d.mkdir("info");
+  for (const char* sub : {"info/0", "info/1", "info/2"}) d.mkdir(sub);
+  d.write("info/0/23", "");
+  d.write("info/2/5", "");
+  d.write("info/2/junk", "");
+  d.write("info/1/7", "");
+  Str dir = d.file("info");
+  DirScan scan(dir.view(), 3);
+  std::vector<unsigned long> ids;
+  std::vector<Str> odd;
+  for (;;) {
+    DirScan::Result r = scan.next();
+    if (r == DirScan::kDone) break;
+    REQUIRE(r != DirScan::kOpenError);
+    if (r == DirScan::kId) ids.push_back(scan.id());
+    if (r == DirScan::kOddName) odd.emplace_back(scan.name());
+  }
+  CHECK(ids == std::vector<unsigned long>{23, 7, 5});
+  REQUIRE(odd.size() == 1);
+  CHECK(odd[0] == "junk");
+
+  // A missing subdirectory is reported, and the walk goes on.
+  DirScan wide(dir.view(), 5);
+  int errors = 0, found = 0;
+  Str failed;
+  for (DirScan::Result r; (r = wide.next()) != DirScan::kDone;) {
+    if (r == DirScan::kOpenError) {
+      ++errors;
+      failed = wide.dir_name();
+    }
+    if (r == DirScan::kId) ++found;
+  }
+  CHECK(errors == 2);
+  CHECK(found == 3);
+  Str last = d.file("info/4");
+  CHECK(failed == last);
+
+  // Flat: the directory itself.
+  d.mkdir("todo");
+  d.write("todo/99", "");
+  Str todo = d.file("todo");
+  DirScan flat(todo.view(), 0);
+  CHECK(flat.next() == DirScan::kId);
+  CHECK(flat.id() == 99);
+  CHECK(flat.next() == DirScan::kDone);
+  CHECK(flat.next() == DirScan::kDone);
 }
