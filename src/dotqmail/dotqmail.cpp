@@ -4,8 +4,7 @@
 
 namespace qbox::dotqmail {
 
-Line parse_line(std::string_view s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+static Line classify(std::string_view s) {
   if (s.empty()) return {Kind::kBlank, s};
   switch (s[0]) {
     case '#': return {Kind::kComment, s};
@@ -16,6 +15,15 @@ Line parse_line(std::string_view s) {
     case '&': return {Kind::kForward, s.substr(1)};
     default: return {Kind::kForward, s};
   }
+}
+
+Line parse_line(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  Line l = classify(s);
+  // qmail-local uses the text as a C string: it ends at a NUL.
+  std::size_t nul = l.text.find('\0');
+  if (nul != std::string_view::npos) l.text = l.text.substr(0, nul);
+  return l;
 }
 
 void split_lines(std::string_view text, std::vector<std::string_view>& out) {

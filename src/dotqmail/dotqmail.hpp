@@ -36,6 +36,8 @@ struct Line {
 
 // One line without its LF. Trailing spaces and tabs are removed first, as
 // qmail-local does; leading ones are not (" me@host" forwards to that).
+// The kind comes from the whole line, the text ends at a NUL if there is
+// one (qmail-local passes it on as a C string).
 Line parse_line(std::string_view line);
 
 // Splits the text of a .qmail file into its lines (without LFs); a last

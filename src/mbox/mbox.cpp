@@ -6,6 +6,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "base/num.hpp"
+#include "time/date822.hpp"
+
 namespace qbox::mbox {
 
 static constexpr std::string_view kFrom = "From ";
@@ -67,6 +70,39 @@ int FromQuoter::finish(Writer& out) {
   state_ = State::kLineStart;
   if (partial && out.put('\n') < 0) return -1;
   return 0;
+}
+
+void append_ctime(Str& out, std::int64_t unix_sec) {
+  static constexpr char kDays[] = "SunMonTueWedThuFriSat";
+  static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  CivilTime c = civil_utc(unix_sec);
+  char d[kNumDigits];
+  out.append(std::string_view(kDays + 3 * c.wday, 3));
+  out.push(' ');
+  out.append(std::string_view(kMonths + 3 * c.mon, 3));
+  out.push(' ');
+  out.append(fmt_num0(d, static_cast<unsigned>(c.mday), 2));
+  out.push(' ');
+  out.append(fmt_num0(d, static_cast<unsigned>(c.hour), 2));
+  out.push(':');
+  out.append(fmt_num0(d, static_cast<unsigned>(c.min), 2));
+  out.push(':');
+  out.append(fmt_num0(d, static_cast<unsigned>(c.sec), 2));
+  out.push(' ');
+  if (c.year < 0) out.push('-');
+  out.append_num(static_cast<unsigned long long>(c.year < 0 ? -c.year : c.year));
+  out.push('\n');
+}
+
+void append_from_line(Str& out, std::string_view sender, std::int64_t unix_sec) {
+  out.append("From ");
+  if (sender.empty()) {
+    out.append("MAILER-DAEMON");
+  } else {
+    for (char c : sender) out.push(c == ' ' || c == '\t' || c == '\n' ? '-' : c);
+  }
+  out.push(' ');
+  append_ctime(out, unix_sec);
 }
 
 namespace {

@@ -36,6 +36,14 @@ class FromQuoter {
   unsigned from_ = 0;      // bytes of "From " matched after them
 };
 
+// The "From " line of an mbox message, as qmail-local's UFLINE: the sender
+// with spaces, tabs and LFs turned into '-' ("MAILER-DAEMON" when empty),
+// a space, and the date as qmail's myctime writes it in UTC,
+// "Mon Jan 02 15:04:05 2006" (the day with a zero, not a space), and LF.
+void append_from_line(Str& out, std::string_view sender, std::int64_t unix_sec);
+// Just the date part, with its LF.
+void append_ctime(Str& out, std::int64_t unix_sec);
+
 enum class Failure {
   kNone = 0,
   kOpen,      // the file cannot be opened (err)

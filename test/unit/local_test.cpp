@@ -26,6 +26,7 @@
 #include "maildir/maildir.hpp"
 #include "mbox/mbox.hpp"
 #include "smtp/quote.hpp"
+#include "tempdir.hpp"
 
 using namespace qbox;
 using dotqmail::Kind;
@@ -55,6 +56,10 @@ TEST_CASE(".qmail lines: the five kinds, trailing blanks, forwards") {
   CHECK(k(".") == Kind::kMbox);
   CHECK(k("+list") == Kind::kPlus);
   CHECK(t("+list") == "list");
+  using namespace std::string_view_literals;
+  CHECK(k("./a\0b/"sv) == Kind::kMaildir);
+  CHECK(t("./a\0b/"sv) == "./a");
+  CHECK(t("&x@y\0z"sv) == "x@y");
 }
 
 TEST_CASE(".qmail text splits into lines; a last line needs no LF") {
@@ -205,20 +210,13 @@ TEST_CASE("maildir unique names") {
 
 namespace {
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char t[] = "/tmp/qbox-local-XXXXXX";
-    REQUIRE(::mkdtemp(t));
-    path = t;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-  std::string operator/(std::string_view n) const { return path + "/" + std::string(n); }
-};
+using test::TempDir;
+
+std::string at(const TempDir& d, std::string_view name) { return std::string(d.file(name).view()); }
 
 // A message in a file, read from its start.
 int message_fd(const TempDir& d, std::string_view text) {
-  std::string fn = d / "msg";
+  std::string fn = at(d, "msg");
   Fd w(open_trunc(fn.c_str()));
   REQUIRE(write_all(w.get(), text) == 0);
   int fd = open_read(fn.c_str());
@@ -290,7 +288,7 @@ TEST_CASE("mbox From quoting") {
 
 TEST_CASE("maildir delivery: new/ gets the whole message, tmp/ stays empty") {
   TempDir d;
-  std::string md = d / "Maildir";
+  std::string md = at(d, "Maildir");
   REQUIRE(::mkdir(md.c_str(), 0700) == 0);
   for (auto sub : {"tmp", "new", "cur"}) REQUIRE(::mkdir((md + "/" + sub).c_str(), 0700) == 0);
   Fd msg(message_fd(d, "Subject: x\n\nbody\n"));
@@ -310,7 +308,7 @@ TEST_CASE("maildir delivery: new/ gets the whole message, tmp/ stays empty") {
   CHECK(list(md + "/new").size() == 21);
 
   // Missing directory: kNoDir. Missing tmp/: kTemp, and nothing in new/.
-  CHECK(!maildir::deliver((d / "nothere").c_str(), "", msg.get(), del));
+  CHECK(!maildir::deliver(at(d, "nothere").c_str(), "", msg.get(), del));
   CHECK(del.failure == maildir::Failure::kNoDir);
   CHECK(del.err == ENOENT);
   REQUIRE(::rmdir((md + "/tmp").c_str()) == 0);
@@ -320,7 +318,7 @@ TEST_CASE("maildir delivery: new/ gets the whole message, tmp/ stays empty") {
 
   // Unreadable message: kRead, and the tmp/ file is gone again.
   REQUIRE(::mkdir((md + "/tmp").c_str(), 0700) == 0);
-  Fd wonly(open_write((d / "msg").c_str()));
+  Fd wonly(open_write(at(d, "msg").c_str()));
   CHECK(!maildir::deliver(md.c_str(), "x", wonly.get(), del));
   CHECK(del.failure == maildir::Failure::kRead);
   CHECK(list(md + "/tmp").empty());
@@ -329,7 +327,7 @@ TEST_CASE("maildir delivery: new/ gets the whole message, tmp/ stays empty") {
 
 TEST_CASE("maildir scan: new and cur, oldest first, nothing from now on") {
   TempDir d;
-  std::string md = d / "M";
+  std::string md = at(d, "M");
   for (auto sub : {"", "/tmp", "/new", "/cur"}) REQUIRE(::mkdir((md + sub).c_str(), 0700) == 0);
   auto make = [&](const std::string& rel, time_t mtime) {
     std::string fn = md + "/" + rel;
@@ -371,7 +369,7 @@ TEST_CASE("maildir scan: new and cur, oldest first, nothing from now on") {
 
 TEST_CASE("mbox delivery: appended, quoted, blank line, locked") {
   TempDir d;
-  std::string box = d / "Mailbox";
+  std::string box = at(d, "Mailbox");
   {
     Fd f(open_trunc(box.c_str()));
     REQUIRE(write_all(f.get(), "old\n") == 0);
@@ -384,7 +382,7 @@ TEST_CASE("mbox delivery: appended, quoted, blank line, locked") {
         "old\nFrom a@b Thu Jan 01 00:00:00 1970\nSubject: x\n\n>From here\nlast\n\n");
 
   // A new file is made with mode 0600.
-  std::string fresh = d / "New";
+  std::string fresh = at(d, "New");
   REQUIRE(::lseek(msg.get(), 0, SEEK_SET) == 0);
   REQUIRE(mbox::deliver(fresh.c_str(), "", msg.get(), 30, del));
   struct stat st;
@@ -402,20 +400,20 @@ TEST_CASE("mbox delivery: appended, quoted, blank line, locked") {
   holder.reset();
 
   // A read error after the lock: the file is cut back to its old length.
-  Fd wonly(open_write((d / "msg").c_str()));
+  Fd wonly(open_write(at(d, "msg").c_str()));
   CHECK(!mbox::deliver(box.c_str(), "From x\n", wonly.get(), 30, del));
   CHECK(del.failure == mbox::Failure::kRead);
   CHECK(slurp(box) == before);
 
   // Cannot open.
-  CHECK(!mbox::deliver((d / "no/such").c_str(), "", msg.get(), 30, del));
+  CHECK(!mbox::deliver(at(d, "no/such").c_str(), "", msg.get(), 30, del));
   CHECK(del.failure == mbox::Failure::kOpen);
   CHECK(del.err == ENOENT);
 }
 
 TEST_CASE("mbox delivery: a write error cuts the file back") {
   TempDir d;
-  std::string box = d / "Mailbox";
+  std::string box = at(d, "Mailbox");
   {
     Fd f(open_trunc(box.c_str()));
     REQUIRE(write_all(f.get(), "old message\n\n") == 0);
@@ -438,4 +436,16 @@ TEST_CASE("mbox delivery: a write error cuts the file back") {
   CHECK(WIFEXITED(st));
   CHECK(WEXITSTATUS(st) == 0);
   CHECK(slurp(box) == "old message\n\n");
+}
+
+TEST_CASE("mbox From lines as qmail's myctime writes them") {
+  Str s;
+  mbox::append_from_line(s, "", 0);
+  CHECK(s == "From MAILER-DAEMON Thu Jan 01 00:00:00 1970\n");
+  s.clear();
+  mbox::append_from_line(s, "a b\tc\nd@e", 1136214245);
+  CHECK(s == "From a-b-c-d@e Mon Jan 02 15:04:05 2006\n");
+  s.clear();
+  mbox::append_ctime(s, 951782400);  // a leap day
+  CHECK(s == "Tue Feb 29 00:00:00 2000\n");
 }
