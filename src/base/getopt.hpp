@@ -17,6 +17,12 @@ class GetOpt {
   int index() const { return ind_; }
   char** rest() const { return argv_ + ind_; }
   void quiet() { report_ = false; }
+  // Drops what is left of the current option cluster ("-Jxyz" after J:
+  // "xyz"), as sendmail's -E and -J do with their optional argument.
+  void skip_cluster() {
+    if (pos_)
+      while (argv_[ind_][pos_]) ++pos_;
+  }
 
  private:
   int argc_;

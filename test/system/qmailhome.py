@@ -53,6 +53,7 @@ class QmailHome:
         self.bin.mkdir()
         subprocess.run([str(QBOX), "--install", str(self.bin)], check=True)
         (self.dir / "control").mkdir()
+        self.split = split or 23
         if split is not None:
             (self.dir / "control" / "conf-split").write_text(f"{split}\n")
         self.chown_all()
@@ -110,6 +111,22 @@ class QmailHome:
         finally:
             shutil.rmtree(work)
 
+    def control(self, name, text):
+        """Writes control/NAME."""
+        p = self.dir / "control" / name
+        p.write_text(text)
+        self.chown_all(p)
+
+    def script(self, rel, body):
+        """An executable shell script at rel (e.g. "bin/qmail-smtpd")."""
+        p = self.dir / rel
+        if p.is_symlink() or p.exists():
+            p.unlink()
+        p.write_text("#!/bin/sh\n" + body)
+        os.chmod(p, 0o755)
+        self.chown_all(p)
+        return p
+
     # ---- looking at the queue ----------------------------------------------
 
     def files(self, *dirs):
@@ -128,3 +145,10 @@ class QmailHome:
 
     def read(self, rel):
         return (self.queue_dir / rel).read_bytes()
+
+    def messages(self):
+        """[(message bytes, todo envelope bytes)] of the queued messages."""
+        out = []
+        for i in self.ids():
+            out.append((self.read(f"mess/{i % self.split}/{i}"), self.read(f"todo/{i}")))
+        return out

@@ -364,9 +364,14 @@ def test_qmail_queue_fsyncs_before_each_step(q):
 # ---- queue-fix: repairs -----------------------------------------------------------
 
 def inject(q, n=1, rcpts=(b"c@d",)):
+    """Queues n messages ("message K"); returns their ids in that order."""
+    ids = []
     for k in range(n):
+        before = set(q.ids())
         assert q.queue(b"message %d\n" % k, b"a@b", list(rcpts)).code == 0
-    return q.ids()
+        (new,) = set(q.ids()) - before
+        ids.append(new)
+    return ids
 
 
 def as_preprocessed(q, i, local=True, remote=False):
