@@ -1,6 +1,6 @@
 #include "dotqmail/dotqmail.hpp"
 
-#include "smtp/quote.hpp"
+#include "qmail/quote.hpp"
 
 namespace qbox::dotqmail {
 
@@ -105,7 +105,7 @@ void dt_line(Str& out, std::string_view local, std::string_view host) {
 
 void rp_line(Str& out, std::string_view sender) {
   out = "Return-Path: <";
-  smtp::append_quoted_address(out, sender);
+  qmail::quote2(out, sender);
   lf_to_underscore(out, 0);
   out.append(">\n");
 }

@@ -5,6 +5,7 @@ import os
 import re
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -215,3 +216,74 @@ def test_helpers_in_dotqmail(q):
     assert re.match(rb"From s@b\.example \w{3} \w{3} \d\d \d\d:\d\d:\d\d \d{4}\n"
                     rb"Return-Path: <s@b\.example>\nDelivered-To: joe-preline@a\.example\n", got)
     assert got.endswith(b"\n" + MESSAGE)
+
+
+# ---- maildir2mbox ---------------------------------------------------------------------------
+
+def put_message(q, rel, data, mtime):
+    p = q.dir / "M" / rel
+    p.write_bytes(data)
+    os.utime(p, (mtime, mtime))
+
+
+def test_maildir2mbox(q):
+    assert run(q, "maildirmake", ["M"]).code == 0
+    put_message(q, "new/2", b"Return-Path: <a b@c.example>\nSubject: two\n\nFrom x\n", 1000000000)
+    put_message(q, "cur/1:2,S", b"Return-Path: <>\nSubject: one\n", 999999999)
+    put_message(q, "new/3", b"Subject: three\n\n>From y\nno lf", 1000000001)
+    put_message(q, "new/.hidden", b"not a message", 100)
+    put_message(q, "tmp/stale", b"dead delivery", 100)
+    put_message(q, "tmp/fresh", b"in progress", int(time.time()))
+    (q.dir / "mbox").write_bytes(b"From old Thu Jan 01 00:00:00 1970\nold\n\n")
+    q.chown_all()
+    env = {"MAILDIR": str(q.dir / "M"), "MAIL": str(q.dir / "mbox"),
+           "MAILTMP": str(q.dir / "mbox.tmp")}
+    r = run(q, "maildir2mbox", [], env=env)
+    assert (r.code, r.out, r.err) == (0, b"", b"")
+    assert (q.dir / "mbox").read_bytes() == (
+        b"From old Thu Jan 01 00:00:00 1970\nold\n\n"
+        b"From MAILER-DAEMON Sun Sep 09 01:46:39 2001\nReturn-Path: <>\nSubject: one\n\n"
+        b"From a-b@c.example Sun Sep 09 01:46:40 2001\n"
+        b"Return-Path: <a b@c.example>\nSubject: two\n\n>From x\n\n"
+        b"From XXX Sun Sep 09 01:46:41 2001\nSubject: three\n\n>>From y\nno lf\n\n")
+    assert stat.S_IMODE(os.stat(q.dir / "mbox").st_mode) == 0o600
+    assert sorted(os.listdir(q.dir / "M" / "new")) == [".hidden"]
+    assert os.listdir(q.dir / "M" / "cur") == []
+    assert os.listdir(q.dir / "M" / "tmp") == ["fresh"]
+    assert not (q.dir / "mbox.tmp").exists()
+    # Nothing new: the mbox is left alone.
+    before = (q.dir / "mbox").stat().st_mtime_ns
+    assert run(q, "maildir2mbox", [], env=env).code == 0
+    assert (q.dir / "mbox").stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize("drop,err", [("MAIL", b"maildir2mbox: fatal: MAIL not set\n"),
+                                      ("MAILTMP", b"maildir2mbox: fatal: MAILTMP not set\n"),
+                                      ("MAILDIR", b"maildir2mbox: fatal: MAILDIR not set\n")])
+def test_maildir2mbox_environment(q, drop, err):
+    env = {"MAILDIR": str(q.dir / "M"), "MAIL": str(q.dir / "mbox"),
+           "MAILTMP": str(q.dir / "mbox.tmp")}
+    del env[drop]
+    r = run(q, "maildir2mbox", [], env=env)
+    assert (r.code, r.err) == (111, err)
+
+
+def test_maildir2mbox_errors(q):
+    env = {"MAILDIR": str(q.dir / "M"), "MAIL": str(q.dir / "mbox"),
+           "MAILTMP": str(q.dir / "no" / "mbox.tmp")}
+    r = run(q, "maildir2mbox", [], env=env)
+    assert (r.code, r.err) == (111, f"maildir2mbox: fatal: unable to chdir to {q.dir}/M: "
+                                    "file does not exist\n".encode())
+    assert run(q, "maildirmake", ["M"]).code == 0
+    os.rmdir(q.dir / "M" / "cur")
+    r = run(q, "maildir2mbox", [], env=env)
+    assert (r.code, r.err) == (111, b"maildir2mbox: fatal: unable to scan $MAILDIR/cur: "
+                                    b"file does not exist\n")
+    os.mkdir(q.dir / "M" / "cur")
+    put_message(q, "new/1", b"Subject: x\n", 1000000000)
+    q.chown_all()
+    r = run(q, "maildir2mbox", [], env=env)
+    assert (r.code, r.err) == (111, f"maildir2mbox: fatal: unable to create {q.dir}/no/mbox.tmp: "
+                                    "file does not exist\n".encode())
+    # The message stays where it was.
+    assert os.listdir(q.dir / "M" / "new") == ["1"]

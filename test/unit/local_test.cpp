@@ -1,5 +1,5 @@
 // Local delivery: .qmail lines, the extension search order, the sender of
-// forwarded mail, the added header lines, address quoting, maildir names
+// forwarded mail, the added header lines, maildir names
 // and deliveries, and mbox quoting and deliveries.
 #include <doctest/doctest.h>
 
@@ -20,13 +20,14 @@
 #include <vector>
 
 #include "base/fd.hpp"
+#include "cdb/cdb.hpp"
 #include "base/str.hpp"
 #include "dotqmail/dotqmail.hpp"
 #include "io/buffer.hpp"
 #include "maildir/maildir.hpp"
 #include "mbox/mbox.hpp"
-#include "smtp/quote.hpp"
 #include "tempdir.hpp"
+#include "users/assign.hpp"
 
 using namespace qbox;
 using dotqmail::Kind;
@@ -162,28 +163,6 @@ TEST_CASE("program exit codes") {
   CHECK(dotqmail::program_result(111) == R::kTemp);
   CHECK(dotqmail::program_result(1) == R::kTemp);
   CHECK(dotqmail::program_result(101) == R::kTemp);
-}
-
-TEST_CASE("address quoting as qmail's quote2") {
-  auto q = [](std::string_view a) {
-    Str s;
-    smtp::append_quoted_address(s, a);
-    return std::string(s.view());
-  };
-  CHECK(q("") == "");
-  CHECK(q("joe@x.org") == "joe@x.org");
-  CHECK(q("j.o.e+tag@x") == "j.o.e+tag@x");
-  CHECK(q(".joe@x") == "\".joe\"@x");
-  CHECK(q("joe.@x") == "\"joe.\"@x");
-  CHECK(q("jo..e@x") == "\"jo..e\"@x");
-  CHECK(q("a b@x") == "\"a b\"@x");
-  CHECK(q("a\"b\\c@x") == "\"a\\\"b\\\\c\"@x");
-  CHECK(q("a@b@x") == "\"a@b\"@x");
-  CHECK(q("@x") == "\"\"@x");
-  CHECK(q("noat") == "noat");
-  CHECK(q("\xe9t\xe9@x") == "\"\xe9t\xe9\"@x");
-  CHECK(smtp::quote_needed("#@[]") == true);
-  CHECK(q("#@[]") == "#@[]");
 }
 
 TEST_CASE("maildir unique names") {
@@ -448,4 +427,107 @@ TEST_CASE("mbox From lines as qmail's myctime writes them") {
   s.clear();
   mbox::append_ctime(s, 951782400);  // a leap day
   CHECK(s == "Tue Feb 29 00:00:00 2000\n");
+}
+
+// ---- users/assign ----------------------------------------------------------
+
+namespace {
+
+std::string rec(std::string_view key, std::string_view data) {
+  return std::string(key) + "|" + std::string(data);
+}
+
+}  // namespace
+
+TEST_CASE("users/assign lines become users/cdb records") {
+  using R = users::AssignParser::Result;
+  using namespace std::string_view_literals;
+  users::AssignParser p;
+  Str k, d;
+  CHECK(p.line("=Joe:joe:1001:1001:/home/joe:::\n", k, d) == R::kRecord);
+  CHECK(rec(k, d) == rec("!joe\0"sv, "joe\0" "1001\0" "1001\0/home/joe\0\0"sv));
+  CHECK(p.line("+Joe-:joe:1001:1001:/home/joe:-::\n", k, d) == R::kRecord);
+  CHECK(rec(k, d) == rec("!joe-"sv, "joe\0" "1001\0" "1001\0/home/joe\0-\0"sv));
+  CHECK(p.line("+:alias:7790:2108:/var/qmail/alias:-::\n", k, d) == R::kRecord);
+  CHECK(rec(k, d) == rec("!"sv, "alias\0" "7790\0" "2108\0/var/qmail/alias\0-\0"sv));
+  CHECK(p.line("+list.:ml:1:1:/h:-:pre:ignored:too\n", k, d) == R::kRecord);
+  CHECK(rec(k, d) == rec("!list."sv, "ml\0" "1\0" "1\0/h\0-\0pre"sv));
+  CHECK(p.line("+a-:x:1:1:/h:-::\n", k, d) == R::kRecord);  // '-' only once
+  CHECK(p.wildchars() == "-.");
+  // Any first character but '+' means '='.
+  CHECK(p.line("xbob:b:2:2:/b:::\n", k, d) == R::kRecord);
+  CHECK(rec(k, d) == rec("!bob\0"sv, "b\0" "2\0" "2\0/b\0\0"sv));
+  // Errors: no colon, colon first, too few fields, NUL, no LF.
+  CHECK(p.line("=joe\n", k, d) == R::kFormat);
+  CHECK(p.line(":joe:1:1:/h:::\n", k, d) == R::kFormat);
+  CHECK(p.line("=joe:joe:1:1:/h::\n", k, d) == R::kFormat);
+  CHECK(p.line("=j\0e:joe:1:1:/h:::\n"sv, k, d) == R::kFormat);
+  CHECK(p.line("=joe:joe:1:1:/h:::", k, d) == R::kFormat);
+  CHECK(p.line("", k, d) == R::kFormat);
+  CHECK(p.line("\n", k, d) == R::kFormat);
+  // The end.
+  CHECK(p.line(".\n", k, d) == R::kEnd);
+  CHECK(p.line(".", k, d) == R::kEnd);
+  CHECK(p.line(".anything", k, d) == R::kEnd);
+}
+
+TEST_CASE("users/cdb lookups: exact, then wildcard prefixes") {
+  test::TempDir d;
+  Str fn = d.file("cdb");
+  {
+    CdbMaker mk;
+    REQUIRE(mk.start(fn.c_str(), d.file("cdb.tmp").c_str()) == 0);
+    users::AssignParser p;
+    Str k, v;
+    for (std::string_view l : {"=joe:joe:1001:100:/home/joe:::\n",
+                               "+joe-:joe:1001:100:/home/joe:-::\n",
+                               "+list.:ml:1002:100:/home/ml:-:x-:\n",
+                               "+:alias:7790:2108:/var/qmail/alias:-::\n"}) {
+      REQUIRE(p.line(l, k, v) == users::AssignParser::Result::kRecord);
+      REQUIRE(mk.add(k, v) == 0);
+    }
+    REQUIRE(mk.add("", p.wildchars()) == 0);
+    REQUIRE(mk.finish() == 0);
+  }
+  CdbReader db;
+  REQUIRE(db.open(fn.c_str()) == 0);
+  users::Assignment a;
+  REQUIRE(users::lookup(db, "JOE", a) == 1);
+  CHECK(a.user == "joe");
+  CHECK(a.uid == "1001");
+  CHECK(a.gid == "100");
+  CHECK(a.home == "/home/joe");
+  CHECK(a.dash == "");
+  CHECK(a.ext == "");
+  REQUIRE(users::lookup(db, "joe-Foo-bar", a) == 1);
+  CHECK(a.dash == "-");
+  CHECK(a.ext == "Foo-bar");
+  REQUIRE(users::lookup(db, "list.Sub", a) == 1);
+  CHECK(a.user == "ml");
+  CHECK(a.ext == "x-Sub");
+  // No prefix ending in a wildcard character: the catch-all "+:".
+  REQUIRE(users::lookup(db, "joex", a) == 1);
+  CHECK(a.user == "alias");
+  CHECK(a.ext == "joex");
+  REQUIRE(users::lookup(db, "", a) == 1);
+  CHECK(a.user == "alias");
+}
+
+TEST_CASE("users/cdb lookups without a catch-all, and damaged data") {
+  test::TempDir d;
+  Str fn = d.file("cdb");
+  {
+    CdbMaker mk;
+    REQUIRE(mk.start(fn.c_str(), d.file("cdb.tmp").c_str()) == 0);
+    REQUIRE(mk.add(std::string_view("!joe\0", 5), "joe") == 0);  // too few fields
+    REQUIRE(mk.add("", "") == 0);
+    REQUIRE(mk.finish() == 0);
+  }
+  CdbReader db;
+  REQUIRE(db.open(fn.c_str()) == 0);
+  users::Assignment a;
+  CHECK(users::lookup(db, "bob", a) == 0);
+  errno = 0;
+  CHECK(users::lookup(db, "joe", a) == -1);
+  CHECK(errno == EPROTO);
 }
