@@ -179,3 +179,146 @@ def test_qmail_getpw_system_mode(accounts):
     assert who("toor") == ["alias", "64010", "64021", "/var/qmail/alias", "-", "toor"]
     long = "joe" + "x" * 40
     assert who(long) == ["alias", "64010", "64021", "/var/qmail/alias", "-", long]
+
+
+# ---- qmail-pw2u ---------------------------------------------------------------------
+
+def pw2u_setup(q):
+    """Homes for the accounts of PASSWD, owned as they should be (when root)."""
+    h = q.dir / "homes"
+    for n in ("alias", "joe", "ann", "eve"):
+        (h / n).mkdir(parents=True)
+    q.chown_all()
+    if ROOT:
+        for n, uid in (("alias", 7790), ("joe", 1001), ("ann", 1002)):
+            os.chown(h / n, uid, 100)
+    return h
+
+
+def passwd(h):
+    return (f"root:x:0:0:root:/root:/bin/bash\n"
+            f"alias:x:7790:2108::{h}/alias:/bin/true\n"
+            f"joe:x:1001:100:Joe:{h}/joe:/bin/sh\n"
+            f"Ann:x:1002:100::{h}/ann:/bin/sh\n"
+            f"bob:x:1003:100::{h}/nohome:/bin/sh\n"
+            f"eve:x:1004:100::{h}/joe:/bin/sh\n"
+            f"short:x:1005\n").encode()
+
+
+@needs_root
+def test_qmail_pw2u(q):
+    h = pw2u_setup(q)
+    r = q.run("qmail-pw2u", input=passwd(h))
+    assert (r.code, r.err) == (0, b"")
+    assert r.out.decode() == (
+        f"+:alias:7790:2108:{h}/alias:-::\n"
+        f"=alias:alias:7790:2108:{h}/alias:::\n"
+        f"+alias-:alias:7790:2108:{h}/alias:-::\n"
+        f"=joe:joe:1001:100:{h}/joe:::\n"
+        f"+joe-:joe:1001:100:{h}/joe:-::\n"
+        ".\n")
+    # Through qmail-newu into users/cdb.
+    (q.dir / "users" / "assign").write_bytes(r.out)
+    q.chown_all(q.dir / "users")
+    assert q.run("qmail-newu").code == 0
+    keys = [k for k, _ in cdb_records(q.dir / "users" / "cdb")]
+    assert keys == [b"!", b"!alias\0", b"!alias-", b"!joe\0", b"!joe-", b""]
+
+
+@needs_root
+def test_qmail_pw2u_users_files_and_options(q):
+    h = pw2u_setup(q)
+    u = q.dir / "users"
+    (u / "mailnames").write_text("joe:joseph::jo\n")
+    (u / "subusers").write_text("sub:JOE:pre:\nbad:joe:nocolon\n")
+    (u / "append").write_text("=extra:x:1:1:/x:::\n")
+    (u / "exclude").write_text("nobody\n")
+    q.chown_all(u)
+    r = q.run("qmail-pw2u", ["-/", "-c", "+"], input=passwd(h))
+    assert (r.code, r.err) == (0, b"")
+    assert r.out.decode() == (
+        f"+:alias:7790:2108:{h}/alias:-/::\n"
+        f"=alias:alias:7790:2108:{h}/alias:::\n"
+        f"+alias+:alias:7790:2108:{h}/alias:-/::\n"
+        f"=joseph:joe:1001:100:{h}/joe:::\n"
+        f"+joseph+:joe:1001:100:{h}/joe:-/::\n"
+        f"=jo:joe:1001:100:{h}/joe:::\n"
+        f"+jo+:joe:1001:100:{h}/joe:-/::\n"
+        f"=sub:joe:1001:100:{h}/joe:-/:pre:\n"
+        f"+sub+:joe:1001:100:{h}/joe:-/:pre-:\n"
+        "=extra:x:1:1:/x:::\n"
+        ".\n")
+    # include and exclude; -C: no extensions; -u: upper case allowed; -H:
+    # homes not looked at.
+    (u / "include").write_text("ALIAS\nann\nbob\n")
+    (u / "exclude").write_text("BOB\n")
+    for f in ("mailnames", "subusers", "append"):
+        os.unlink(u / f)
+    r = q.run("qmail-pw2u", ["-C", "-u", "-H"], input=passwd(h))
+    assert (r.code, r.err) == (0, b"")
+    assert r.out.decode() == (f"+:alias:7790:2108:{h}/alias:-::\n"
+                              f"=alias:alias:7790:2108:{h}/alias:::\n"
+                              f"=Ann:Ann:1002:100:{h}/ann:::\n"
+                              ".\n")
+
+
+def test_qmail_pw2u_errors(q):
+    h = q.dir
+    r = q.run("qmail-pw2u", ["-H"], input=f"joe:x:1001:100::{h}:/bin/sh\n".encode())
+    assert (r.code, r.err) == (111, b"qmail-pw2u: fatal: unable to find alias user\n")
+    r = q.run("qmail-pw2u", ["-h"], input=f"alias:x:7790:2108::{h}/none:/bin/sh\n".encode())
+    assert (r.code, r.err) == (111, f"qmail-pw2u: fatal: unable to stat {h}/none\n".encode())
+    (q.dir / "users" / "subusers").write_text("sub:zed:pre:\n")
+    q.chown_all()
+    r = q.run("qmail-pw2u", ["-H"], input=f"alias:x:7790:2108::{h}:/bin/sh".encode())
+    assert (r.code, r.err) == (111, b"qmail-pw2u: fatal: unable to find zed user for subuser\n")
+    r = q.run("qmail-pw2u", ["-x"])
+    assert (r.code, r.out, r.err) == (100, b"", b"qmail-pw2u: illegal option -- x\n")
+
+
+# ---- qmail-showctl --------------------------------------------------------------------
+
+def test_qmail_showctl(q):
+    c = q.dir / "control"
+    (c / "me").write_text("mail.example\n")
+    (c / "locals").write_text("a.example\n# comment\nb\x01.example\n")
+    (c / "concurrencylocal").write_text("7\n")
+    (c / "databytes").write_text("junk\n")
+    (c / "rcpthosts").write_text("a.example\n")
+    (c / "morercpthosts").write_text("c.example\n")
+    (c / "zzz").write_text("?\n")
+    (c / "aaa").write_text("?\n")
+    q.chown_all()
+    r = q.run("qmail-showctl")
+    assert (r.code, r.err) == (0, b"")
+    me = NOBODY if ROOT else os.getuid()
+    grp = NOGROUP if ROOT else os.getgid()
+    out = r.out.decode()
+    assert out.startswith(
+        f"qmail home directory: {q.dir}.\nuser-ext delimiter: -.\n"
+        "paternalism (in decimal): 18.\nsilent concurrency limit: 120.\n"
+        "subdirectory split: 23.\n"
+        f"user ids: {', '.join([str(me)] * 8)}.\ngroup ids: {grp}, {grp}.\n"
+        "\nbadmailfrom: (Default.) Any MAIL FROM is allowed.\n"
+        "\nbouncefrom: (Default.) Bounce user name is MAILER-DAEMON.\n"
+        "\nbouncehost: (Default.) Bounce host name is mail.example.\n"
+        "\nconcurrencylocal: Local concurrency is 7.\n"
+        "\nconcurrencyremote: (Default.) Remote concurrency is 20.\n"
+        "\ndatabytes: (Default.) SMTP DATA limit is 0 bytes.\n")
+    assert ("\nlocals: \nMessages for a.example are delivered locally.\n"
+            "Messages for b?.example are delivered locally.\n") in out
+    assert "\nme: My name is mail.example.\n" in out
+    assert ("\nrcpthosts: \nSMTP clients may send messages to recipients at a.example.\n"
+            "\nmorercpthosts: \nSMTP clients may send messages to recipients at c.example.\n"
+            "\nmorercpthosts.cdb: Oops! morercpthosts exists but morercpthosts.cdb doesn't.\n"
+            ) in out
+    assert out.endswith("\nvirtualdomains: (Default.) No virtual domains.\n"
+                        "\naaa: I have no idea what this file does.\n"
+                        "\nzzz: I have no idea what this file does.\n")
+
+
+def test_qmail_showctl_no_control(q):
+    os.rmdir(q.dir / "control")
+    r = q.run("qmail-showctl")
+    assert r.code == 111
+    assert r.out.endswith(b".\nOops! Unable to chdir to control.\n")

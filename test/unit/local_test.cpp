@@ -26,6 +26,7 @@
 #include "io/buffer.hpp"
 #include "maildir/maildir.hpp"
 #include "mbox/mbox.hpp"
+#include "qmail/constmap.hpp"
 #include "tempdir.hpp"
 #include "users/assign.hpp"
 
@@ -530,4 +531,27 @@ TEST_CASE("users/cdb lookups without a catch-all, and damaged data") {
   errno = 0;
   CHECK(users::lookup(db, "joe", a) == -1);
   CHECK(errno == EPROTO);
+}
+
+TEST_CASE("constmap: case-insensitive sets and key:value maps, later lines win") {
+  using namespace std::string_view_literals;
+  qmail::ConstMap set;
+  set.init("Joe\0bob\0\0"sv, false);
+  CHECK(set.contains("joe"));
+  CHECK(set.contains("BOB"));
+  CHECK(set.contains(""));
+  CHECK(!set.contains("jo"));
+  CHECK(!set.contains("joey"));
+  qmail::ConstMap map;
+  map.init("joe:a:b\0nocolon\0JOE:c\0ann:\0"sv, true);
+  CHECK(map.size() == 3);
+  CHECK(map.find("Joe") == "c");
+  CHECK(map.find("ann") == "");
+  CHECK(!map.find("nocolon"));
+  CHECK(!map.find("x"));
+  qmail::ConstMap empty;
+  empty.init("", true);
+  CHECK(!empty.find(""));
+  CHECK(qmail::case_compare("abc", "ABD") < 0);
+  CHECK(qmail::case_compare("[", "a") < 0);  // folding is ASCII letters only
 }
