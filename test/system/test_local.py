@@ -574,3 +574,57 @@ def test_giant_header_line_fails_with_bounded_memory(loc):
     r = loc.run(message=long_body, prefix=["prlimit", "--as=33554432"])
     assert r.code == 0, r
     assert loc.new()[0].endswith(long_body)
+
+
+# ---- full disks and file size limits --------------------------------------------------------
+
+def test_maildir_write_error_leaves_nothing(loc):
+    loc.maildir()
+    loc.write(".qmail", "./Maildir/\n")
+    big = b"Subject: big\n\n" + b"x" * 300000 + b"\n"
+    r = loc.run(message=big, prefix=["prlimit", "--fsize=100000"])
+    assert (r.code, r.out, r.err) == (111, b"", b"Temporary error on maildir delivery. (#4.3.0)\n")
+    assert loc.new() == []
+    assert os.listdir(loc.home / "Maildir" / "tmp") == []
+
+
+DISK_FULL = r"""
+set -e
+mount -t tmpfs -o size=64k,mode=0755 tmpfs "$H"
+chown {uid}:{gid} "$H"
+run() {{ setpriv --reuid={uid} --regid={gid} --clear-groups "$@"; }}
+run "$B/maildirmake" "$H/Maildir"
+run sh -c 'printf "./Maildir/\n./Mailbox\n" > "$H/.qmail"; chmod 644 "$H/.qmail"'
+run sh -c 'printf "From x Thu Jan 01 00:00:00 1970\nold\n\n" > "$H/Mailbox"'
+run sh -c 'head -c 40000 /dev/zero > "$H/filler"'
+set +e
+run "$B/qmail-local" joe "$H" joe "" "" a.example s@b.example ./Mailbox < "$M" 2>&1
+echo "rc=$?"
+ls -A "$H/Maildir/new" "$H/Maildir/tmp"
+rm "$H/filler"
+run "$B/qmail-local" joe "$H" joe "" "" a.example s@b.example ./Mailbox < "$M" 2>&1
+echo "rc=$?"
+ls -A "$H/Maildir/new" | wc -l
+cat "$H/Mailbox"
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root to mount a small file system")
+def test_disk_full_defers_and_leaves_nothing(loc):
+    home = loc.q.dir / "small"
+    home.mkdir()
+    msg = loc.q.dir / "big-message"
+    msg.write_bytes(b"Subject: big\n\n" + b"y" * 30000 + b"\n")
+    os.chmod(msg, 0o644)
+    script = DISK_FULL.format(uid=NOBODY, gid=NOGROUP)
+    p = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True,
+                       env=dict(loc.q.env(), H=str(home), B=str(loc.q.bin), M=str(msg)),
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    # Full: the maildir delivery fails, nothing is left in new/ or tmp/.
+    # Then with room for one copy: the maildir gets it, the mbox runs out
+    # of space and is cut back to what it held.
+    assert p.stdout == (b"Temporary error on maildir delivery. (#4.3.0)\nrc=111\n"
+                        + f"{home}/Maildir/new:\n\n{home}/Maildir/tmp:\n".encode()
+                        + b"Unable to write ./Mailbox: out of disk space. (#4.3.0)\nrc=111\n1\n"
+                        + b"From x Thu Jan 01 00:00:00 1970\nold\n\n")
