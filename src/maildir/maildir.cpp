@@ -92,7 +92,9 @@ int copy_message(int fd, std::string_view prefix, int msg_fd) {
 
 int fsync_dir(int dirfd, const char* sub) {
   Fd d(::openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!d) return -1;
+  // A new/ we may link into but not read cannot be synced: qmail never
+  // synced it either.
+  if (!d) return errno == EACCES ? 0 : -1;
   if (::fsync(d.get()) == 0) return 0;
   // Some file systems cannot sync a directory; their links are durable.
   return errno == EINVAL || errno == EROFS ? 0 : -1;
@@ -104,7 +106,8 @@ bool deliver(const char* dir, std::string_view prefix, int msg_fd, Delivery& d) 
   d.failure = Failure::kNone;
   d.err = 0;
   d.name.clear();
-  Fd dirfd(::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  // Like qmail's chdir: search permission is enough.
+  Fd dirfd(::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dirfd) return fail(d, error_temp(errno) ? Failure::kTemp : Failure::kNoDir, errno);
 
   TmpFile tmp{dirfd.get(), {}};

@@ -628,3 +628,15 @@ def test_disk_full_defers_and_leaves_nothing(loc):
                         + f"{home}/Maildir/new:\n\n{home}/Maildir/tmp:\n".encode()
                         + b"Unable to write ./Mailbox: out of disk space. (#4.3.0)\nrc=111\n1\n"
                         + b"From x Thu Jan 01 00:00:00 1970\nold\n\n")
+
+
+def test_maildir_needs_only_search_and_write_permission(loc):
+    md = loc.maildir()
+    loc.write(".qmail", "./Maildir/\n")
+    for d in (md, md / "tmp", md / "new"):
+        os.chmod(d, 0o300)
+    r = loc.run()
+    for d in (md, md / "tmp", md / "new"):
+        os.chmod(d, 0o700)
+    assert (r.code, r.out, r.err) == (0, b"did 1+0+0\n", b"")
+    assert len(loc.new()) == 1
