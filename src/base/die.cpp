@@ -99,6 +99,19 @@ const char* error_str(int e) {
   }
 }
 
+bool error_temp(int e) {
+  switch (e) {
+    case EINTR: case ENOMEM: case ETXTBSY: case EIO: case ETIMEDOUT: case EAGAIN:
+    case EDEADLK: case EBUSY: case ENFILE: case EMFILE: case EFBIG: case ENOSPC:
+    case ENETDOWN: case ENETUNREACH: case ENETRESET: case ECONNABORTED: case ECONNRESET:
+    case ENOBUFS: case ETOOMANYREFS: case ECONNREFUSED: case EHOSTDOWN: case EHOSTUNREACH:
+    case EUSERS: case EDQUOT: case ESTALE: case ENOLCK:
+      return true;
+    default:
+      return false;
+  }
+}
+
 static void write_parts(std::initializer_list<std::string_view> parts, const char* tail) {
   char buf[1024];
   std::size_t n = 0;

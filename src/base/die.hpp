@@ -17,6 +17,9 @@ extern const char* g_prog;
 // djb's wording for errno values ("file does not exist"), which the classic
 // programs print where libc would print strerror().
 const char* error_str(int e);
+// qmail's error_temp: whether errno e is worth retrying (interrupted, out of
+// memory, busy, I/O error, disk full, quota, network trouble, stale NFS...).
+bool error_temp(int e);
 
 // Writes the parts and a newline to descriptor 2 in one write.
 void say(std::initializer_list<std::string_view> parts);
