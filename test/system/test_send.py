@@ -1,0 +1,202 @@
+"""qmail's delivery side: qmail-clean, qmail-lspawn, qmail-rspawn and
+qmail-start, in a temporary QMAILHOME (qmailhome.py) in single-uid mode.
+
+The spawners are driven through their protocol (spawn.c): a request is
+delnum, message file (relative to queue/mess), sender and recipient, each
+NUL-terminated after the first byte; an answer is delnum, report, NUL.
+"""
+import os
+import subprocess
+import time
+
+import pytest
+
+from qmailhome import NOBODY, NOGROUP, ROOT, QmailHome, as_user
+
+UID = NOBODY if ROOT else os.getuid()
+GID = NOGROUP if ROOT else os.getgid()
+MESSAGE = b"Subject: hi\n\nbody\n"
+
+
+@pytest.fixture
+def q():
+    with QmailHome() as home:
+        yield home
+
+
+def request(delnum, messid, sender, recip):
+    return bytes([delnum]) + messid.encode() + b"\0" + sender.encode() + b"\0" + \
+        recip.encode() + b"\0"
+
+
+def answers(out):
+    """The spawner's first byte (its limit) and its answers {delnum: report}."""
+    limit, rest = out[0], out[1:]
+    res = {}
+    while rest:
+        n = rest.index(b"\0", 1)
+        res[rest[0]] = rest[1:n]
+        rest = rest[n + 1:]
+    return limit, res
+
+
+def queued(q, sender="joe@b.example", recips=("x@a.example",)):
+    r = q.queue(MESSAGE, sender, list(recips))
+    assert r.code == 0, r
+    i = q.ids()[-1]
+    return i, f"{i % q.split}/{i}"
+
+
+def home_with_maildir(q, name="joe"):
+    home = q.dir / "home" / name
+    home.mkdir(parents=True)
+    os.chmod(home, 0o755)
+    q.chown_all(home.parent)
+    r = q.run("maildirmake", [home / "Maildir"])
+    assert r.code == 0, r
+    q.chown_all(home)
+    return home
+
+
+def assign(q, lines):
+    users = q.dir / "users"
+    users.mkdir(exist_ok=True)
+    (users / "assign").write_text("".join(lines) + ".\n")
+    q.chown_all(users)
+    r = q.run("qmail-newu")
+    assert r.code == 0, r
+
+
+# ---- qmail-clean -----------------------------------------------------------------
+
+def test_qmail_clean(q):
+    i, mess = queued(q)
+    assert f"todo/{i}" in q.files()
+    inp = f"todo/{i}\0".encode() + b"junk\0" + b"todo/12x\0" + b"blah/123\0" + \
+        f"foop/{i}\0".encode() + f"foop/{i}\0".encode()
+    r = q.run("qmail-clean", input=inp)
+    assert (r.code, r.out, r.err) == (0, b"+xxx++", b"")
+    assert q.files() == []
+
+
+def test_qmail_clean_removes_ossified_pid_files(q):
+    old = q.queue_dir / "pid" / "123.456.1"
+    new = q.queue_dir / "pid" / "124.456.1"
+    old.write_bytes(b"")
+    new.write_bytes(b"")
+    os.utime(old, (time.time() - 40 * 3600, time.time() - 40 * 3600))
+    q.chown_all(q.queue_dir)
+    r = q.run("qmail-clean")
+    assert r.code == 0
+    assert not old.exists() and new.exists()
+
+
+def test_qmail_clean_without_queue(q):
+    import shutil
+    shutil.rmtree(q.queue_dir)
+    r = q.run("qmail-clean", input=b"foop/1\0")
+    assert (r.code, r.out) == (111, b"")
+
+
+# ---- qmail-lspawn ------------------------------------------------------------------
+
+def test_qmail_lspawn_delivers_through_users_cdb(q):
+    home = home_with_maildir(q)
+    assign(q, [f"=joe:joe:{UID}:{GID}:{home}:::\n", f"+joe-:joe:{UID}:{GID}:{home}:-::\n"])
+    (home / ".qmail-list").write_text("./Maildir/\n")
+    q.chown_all(home)
+    i, mess = queued(q)
+    inp = request(0, mess, "joe@b.example", "joe@a.example") + \
+        request(1, mess, "joe@b.example", "Joe-List@a.example") + \
+        request(2, mess, "joe@b.example", "joe-nothere@a.example") + \
+        request(3, mess, "", "@a.example")
+    r = q.run("qmail-lspawn", ["./Maildir/"], input=inp)
+    assert r.code == 0, r
+    limit, res = answers(r.out)
+    assert limit == 120
+    assert res[0] == b"Kdid 1+0+0\n", res
+    assert res[1] == b"Kdid 1+0+0\n", res
+    assert res[2] == b"DSorry, no mailbox here by that name. (#5.1.1)\n", res
+    assert res[3] == b"K", res
+    new = sorted(os.listdir(home / "Maildir" / "new"))
+    assert len(new) == 2
+    msg = (home / "Maildir" / "new" / new[0]).read_bytes()
+    assert msg.startswith(b"Return-Path: <joe@b.example>\nDelivered-To: ")
+    assert msg.endswith(MESSAGE)
+
+
+def test_qmail_lspawn_protocol_errors(q):
+    i, mess = queued(q)
+    inp = request(0, "1/x", "s@b", "joe@a") + request(1, mess, "s@b", "nohost") + \
+        request(2, "99/99999999", "s@b", "joe@a") + request(200, mess, "s@b", "joe@a")
+    r = q.run("qmail-lspawn", ["./Maildir/"], input=inp)
+    assert r.code == 0
+    limit, res = answers(r.out)
+    assert res == {
+        0: b"DInternal error: messid has nonnumerics. (#5.3.5)\n",
+        1: b"DSorry, address must include host name. (#5.1.3)\n",
+        2: b"Zqmail-spawn unable to open message. (#4.3.0)\n",
+        200: b"ZInternal error: delnum too big. (#4.3.5)\n",
+    }
+
+
+def test_qmail_lspawn_usage(q):
+    r = q.run("qmail-lspawn")
+    assert (r.code, r.out) == (100, b"")
+
+
+def test_qmail_lspawn_program_exit_codes(q):
+    home = home_with_maildir(q)
+    assign(q, [f"+joe-:joe:{UID}:{GID}:{home}:-::\n"])
+    for ext, code in (("ok", 0), ("soft", 111), ("hard", 100), ("stop", 99)):
+        (home / f".qmail-{ext}").write_text(f"|echo said {ext}; exit {code}\n")
+    q.chown_all(home)
+    i, mess = queued(q)
+    inp = b"".join(request(n, mess, "s@b.example", f"joe-{e}@a.example")
+                   for n, e in enumerate(("ok", "soft", "hard", "stop")))
+    r = q.run("qmail-lspawn", ["./Maildir/"], input=inp)
+    limit, res = answers(r.out)
+    assert res[0].startswith(b"Ksaid ok\n"), res
+    assert res[1].startswith(b"Zsaid soft\n"), res
+    assert res[2].startswith(b"Dsaid hard\n"), res
+    assert res[3].startswith(b"Ksaid stop\n"), res
+
+
+# ---- qmail-rspawn ------------------------------------------------------------------
+
+REMOTE = """
+out={out}
+echo "$1 $2 $3" >> $out/args
+cat > $out/msg
+case "$3" in
+  ok@*) printf 'rAccepted.\\0Kdone.\\0' ;;
+  soft@*) printf 'sTry later.\\0Zconnected but greeting failed.\\0' ;;
+  hard@*) printf 'hNo such user.\\0Dgiving up.\\0' ;;
+  silent@*) ;;
+  crash@*) kill -9 $$ ;;
+  exit@*) exit 100 ;;
+esac
+"""
+
+
+def test_qmail_rspawn_runs_the_installations_qmail_remote(q):
+    out = q.dir / "remote-out"
+    out.mkdir()
+    q.chown_all(out)
+    q.script("bin/qmail-remote", REMOTE.format(out=out))
+    i, mess = queued(q)
+    names = ("ok", "soft", "hard", "silent", "crash", "exit")
+    inp = b"".join(request(n, mess, "s@b.example", f"{e}@r.example")
+                   for n, e in enumerate(names))
+    r = q.run("qmail-rspawn", input=inp)
+    assert r.code == 0, r
+    limit, res = answers(r.out)
+    assert res == {
+        0: b"KAccepted.done.",
+        1: b"ZTry later.connected but greeting failed.",
+        2: b"DNo such user.giving up.",
+        3: b"Zqmail-remote produced no output.\n",
+        4: b"Zqmail-remote crashed.\n",
+        5: b"DUnable to run qmail-remote.\n",
+    }, res
+    assert b"r.example s@b.example ok@r.example\n" in (out / "args").read_bytes()
