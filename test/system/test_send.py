@@ -200,3 +200,192 @@ def test_qmail_rspawn_runs_the_installations_qmail_remote(q):
         5: b"DUnable to run qmail-remote.\n",
     }, res
     assert b"r.example s@b.example ok@r.example\n" in (out / "args").read_bytes()
+
+
+# ---- qmail-send through qmail-start ---------------------------------------------
+
+class Send:
+    """qmail-start (and so qmail-send and friends) running on a QmailHome,
+    its log in a file."""
+
+    def __init__(self, q, defaultdelivery="./Maildir/"):
+        self.q = q
+        self.logfile = q.dir / "send.log"
+        self.log = open(self.logfile, "wb")
+        self.p = subprocess.Popen(as_user([str(q.bin / "qmail-start"), defaultdelivery]),
+                                  stdin=subprocess.DEVNULL, stdout=self.log,
+                                  stderr=subprocess.STDOUT, env=q.env(), start_new_session=True)
+
+    def text(self):
+        return self.logfile.read_text(errors="replace")
+
+    def wait_log(self, pattern, timeout=20):
+        import re
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, self.text(), re.M)
+            if m:
+                return m
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} in log:\n{self.text()}\n{self.q.files()}\n"
+                             + subprocess.run(["ps", "-eo", "pid,stat,wchan:20,args"],
+                                              capture_output=True, text=True).stdout)
+
+    def signal(self, sig):
+        os.killpg(self.p.pid, 0)
+        # qmail-send is the process qmail-start became (same pid).
+        os.kill(self.p.pid, sig)
+
+    def stop(self):
+        import signal
+        if self.p.poll() is None:
+            os.kill(self.p.pid, signal.SIGTERM)
+            try:
+                self.p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.p.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def sendq():
+    with QmailHome() as q:
+        q.control("me", "a.example\n")
+        q.control("locals", "a.example\n")
+        home = home_with_maildir(q)
+        assign(q, [f"=joe:joe:{UID}:{GID}:{home}:::\n", f"+joe-:joe:{UID}:{GID}:{home}:-::\n"])
+        q.home = home
+        s = None
+        try:
+            yield q, lambda **kw: (s := Send(q, **kw)) and _track(q, s)
+        finally:
+            for x in getattr(q, "sends", []):
+                x.stop()
+
+
+def _track(q, s):
+    q.sends = getattr(q, "sends", []) + [s]
+    return s
+
+
+def maildir_new(home, name="Maildir"):
+    d = home / name / "new"
+    return [(d / f).read_bytes() for f in sorted(os.listdir(d))]
+
+
+def test_send_local_delivery_to_maildir(sendq):
+    q, start = sendq
+    s = start()
+    i, mess = queued(q, recips=["joe@a.example"])
+    os.kill(s.p.pid, 14)  # ALRM: look at todo now (no trigger from qmail-queue here)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert f"new msg {i}\n" in log
+    import re
+    assert re.search(rf"^info msg {i}: bytes \d+ from <joe@b.example> qp \d+ uid {UID}$", log, re.M)
+    assert f"starting delivery 1: msg {i} to local joe@a.example\n" in log
+    assert "delivery 1: success: did_1+0+0/\n" in log
+    assert "status: local 1/10 remote 0/20\n" in log
+    msgs = maildir_new(q.home)
+    assert len(msgs) == 1 and msgs[0].endswith(MESSAGE)
+    assert q.files() == []
+
+
+def remote_recorder(q):
+    out = q.dir / "remote-out"
+    out.mkdir()
+    q.chown_all(out)
+    q.script("bin/qmail-remote", REMOTE.format(out=out))
+    return out
+
+
+def test_send_missing_user_bounces_in_qsbmf_to_a_remote_sender(sendq):
+    q, start = sendq
+    out = remote_recorder(q)
+    s = start()
+    i, mess = queued(q, sender="ok@r.example", recips=["joe-nothere@a.example", "joe@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert "failure: Sorry,_no_mailbox_here_by_that_name._(#5.1.1)/\n" in log
+    m = s.wait_log(r"^bounce msg %d qp \d+$" % i)
+    s.wait_log(r"^starting delivery \d+: msg \d+ to remote ok@r.example$")
+    s.wait_log(r"success: Accepted.done.$")
+    bounce = (out / "msg").read_bytes()
+    assert b"\nFrom: MAILER-DAEMON@a.example\nTo: ok@r.example\nSubject: failure notice\n\n" in bounce
+    assert (b"Hi. This is the qmail-send program at a.example.\n"
+            b"I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+            b"This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+            b"<joe-nothere@a.example>:\nSorry, no mailbox here by that name. (#5.1.1)\n\n"
+            b"--- Below this line is a copy of the message.\n\n"
+            b"Return-Path: <ok@r.example>\n") in bounce
+    assert bounce.endswith(MESSAGE)
+    assert b"r.example  ok@r.example\n" in (out / "args").read_bytes()
+    assert len(maildir_new(q.home)) == 1
+
+
+def test_send_double_bounce(sendq):
+    q, start = sendq
+    q.control("doublebounceto", "joe-dbl\n")
+    q.control("doublebouncehost", "a.example\n")
+    r = q.run("maildirmake", [q.home / "dbl"])
+    assert r.code == 0
+    (q.home / ".qmail-dbl").write_text("./dbl/\n")
+    q.chown_all(q.home)
+    s = start()
+    i, mess = queued(q, sender="", recips=["joe-nothere@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    s.wait_log(r"to local joe-dbl@a.example$")
+    deadline = time.time() + 20
+    while time.time() < deadline and not os.listdir(q.home / "dbl" / "new"):
+        time.sleep(0.05)
+    (msg,) = maildir_new(q.home, "dbl")
+    assert msg.startswith(b"Return-Path: <#@[]>\n")
+    assert b"\nTo: joe-dbl@a.example\n" in msg
+    assert b"I tried to deliver a bounce message to this address, but the bounce bounced!\n" in msg
+    assert b"--- Below this line is the original bounce.\n\nReturn-Path: <>\n" in msg
+
+
+def test_send_retries_a_deferral_and_gives_up_after_queuelifetime(sendq):
+    q, start = sendq
+    out = remote_recorder(q)
+    state = q.dir / "tries"
+    (q.home / ".qmail-flaky").write_text(
+        f"|echo try >> {state}; test $(wc -l < {state}) -ge 2 || exit 111\n./Maildir/\n")
+    (q.home / ".qmail-never").write_text("|echo not now; exit 111\n")
+    q.chown_all(q.home)
+    q.control("queuelifetime", "3\n")
+    s = start()
+    i, mess = queued(q, sender="ok@r.example", recips=["joe-flaky@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(r"^delivery 1: deferral: ")
+    assert f"end msg {i}" not in s.text()
+    os.kill(s.p.pid, 14)  # ALRM: retry now
+    s.wait_log(rf"^end msg {i}$")
+    assert len(maildir_new(q.home)) == 1
+    j, mess = queued(q, sender="ok@r.example", recips=["joe-never@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"msg {j} to local joe-never")
+    time.sleep(3.5)  # the lifetime has to pass; nothing to poll for
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {j}$")
+    s.wait_log(r"success: Accepted.done.$")
+    bounce = (out / "msg").read_bytes()
+    assert (b"<joe-never@a.example>:\nnot now\n"
+            b"I'm not going to try again; this message has been in the queue too long.\n\n"
+            ) in bounce
+
+
+def test_send_term_ends_cleanly(sendq):
+    q, start = sendq
+    s = start()
+    s.wait_log(r"^status: local 0/10 remote 0/20$")
+    os.kill(s.p.pid, 15)
+    assert s.p.wait(timeout=20) == 0
+    s.wait_log(r"^status: exiting$")
