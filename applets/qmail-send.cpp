@@ -351,6 +351,26 @@ void end_pass(Job* j) {
   try_finish(id);
 }
 
+// The sender for one recipient: VERP turns "owner-@host-@[]" into
+// "owner-recipbox=reciphost@host", as qmail-send's senderadd.
+void sender_add(Str& out, std::string_view sender, std::string_view recip) {
+  if (sender.ends_with("-@[]")) {
+    std::size_t i = sender.size();
+    std::size_t j = sender.substr(0, i - 4).rfind('@');
+    std::size_t k = recip.rfind('@');
+    if (j != std::string_view::npos && k != std::string_view::npos && j + 5 <= i) {
+      out.append(sender.substr(0, j));
+      out.append(recip.substr(0, k));
+      out.push('=');
+      out.append(recip.substr(k + 1));
+      out.push('@');
+      out.append(sender.substr(j + 1, i - 5 - j));
+      return;
+    }
+  }
+  out.append(sender);
+}
+
 void start_deliveries(int c) {
   if (flag_term) return;
   std::int64_t t = now();
@@ -374,7 +394,7 @@ void start_deliveries(int c) {
       req.push(static_cast<char>(s));
       queue::fmt_qfn(req, "", j->id, split);
       req.push('\0');
-      req.append(j->sender);
+      sender_add(req, j->sender.view(), j->recips[r].addr.view());
       req.push('\0');
       req.append(j->recips[r].addr);
       req.push('\0');
@@ -618,19 +638,21 @@ int qmail_send_main(int, char**) {
     slots[c].resize(spawn_limit[c]);
   }
   Fd trigger(::open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  logbuf.append("status: local 0/");
-  logbuf.append_num(concurrency[0]);
-  logbuf.append(" remote 0/");
-  logbuf.append_num(concurrency[1]);
-  logbuf.push('\n');
-  log_flush();
+  status();
   scan_info();
   bool todo_more = true;
   std::int64_t next_todo_scan = 0;
   for (;;) {
     if (flag_hup) {
       flag_hup = 0;
-      read_maps();
+      if (::chdir(home) == 0) {
+        read_maps();
+        if (::chdir("queue") != 0) {
+          logbuf.append("alert: unable to reread controls: unable to switch to queue directory\n");
+          log_flush();
+          ::_exit(111);
+        }
+      }
     }
     if (flag_alrm) {
       flag_alrm = 0;

@@ -231,11 +231,6 @@ class Send:
                              + subprocess.run(["ps", "-eo", "pid,stat,wchan:20,args"],
                                               capture_output=True, text=True).stdout)
 
-    def signal(self, sig):
-        os.killpg(self.p.pid, 0)
-        # qmail-send is the process qmail-start became (same pid).
-        os.kill(self.p.pid, sig)
-
     def stop(self):
         import signal
         if self.p.poll() is None:
@@ -260,9 +255,8 @@ def sendq():
         home = home_with_maildir(q)
         assign(q, [f"=joe:joe:{UID}:{GID}:{home}:::\n", f"+joe-:joe:{UID}:{GID}:{home}:-::\n"])
         q.home = home
-        s = None
         try:
-            yield q, lambda **kw: (s := Send(q, **kw)) and _track(q, s)
+            yield q, lambda **kw: _track(q, Send(q, **kw))
         finally:
             for x in getattr(q, "sends", []):
                 x.stop()
@@ -389,3 +383,139 @@ def test_send_term_ends_cleanly(sendq):
     os.kill(s.p.pid, 15)
     assert s.p.wait(timeout=20) == 0
     s.wait_log(r"^status: exiting$")
+
+
+def test_send_mbox_program_forward_extension_default_verp_and_99(sendq):
+    q, start = sendq
+    out = remote_recorder(q)
+    h = q.home
+    (h / ".qmail-box").write_text("./mbox\n")
+    (h / ".qmail-prog").write_text(f"|echo \"$SENDER $RECIPIENT $EXT\" > {q.dir}/prog.out\n")
+    (h / ".qmail-fwd").write_text("&ok@r.example\n")
+    (h / ".qmail-list-default").write_text("./Maildir/\n")
+    (h / ".qmail-stop").write_text("|exit 99\n./Maildir/\n")
+    (h / "mbox").write_bytes(b"")
+    q.chown_all(h)
+    s = start()
+    i, mess = queued(q, sender="owner-list-@r.example-@[]",
+                     recips=["joe-box@a.example", "joe-prog@a.example", "joe-fwd@a.example",
+                             "joe-list-any@a.example", "joe-stop@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert log.count(": success: ") >= 5, log
+    box = (h / "mbox").read_bytes()
+    assert box.startswith(b"From owner-list-joe-box=a.example@r.example ")
+    prog = (q.dir / "prog.out").read_text()
+    assert prog == "owner-list-joe-prog=a.example@r.example joe-prog@a.example prog\n"
+    assert len(maildir_new(h)) == 1  # joe-list-any; joe-stop stopped at 99
+    s.wait_log(r"to remote ok@r.example$")
+    s.wait_log(r"success: Accepted.done.$")
+    assert b"r.example owner-list-joe-fwd=a.example@r.example ok@r.example\n" in \
+        (out / "args").read_bytes()
+
+
+def test_send_virtualdomains_and_hup(sendq):
+    q, start = sendq
+    out = remote_recorder(q)
+    q.control("virtualdomains", "v.example:joe-virt\n")
+    (q.home / ".qmail-virt-default").write_text("./Maildir/\n")
+    q.chown_all(q.home)
+    s = start()
+    i, mess = queued(q, sender="", recips=["Someone@v.example", "ok@w.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert f"msg {i} to local joe-virt-Someone@v.example\n" in log
+    assert f"msg {i} to remote ok@w.example\n" in log
+    (msg,) = maildir_new(q.home)
+    assert b"\nDelivered-To: joe-virt-Someone@v.example\n" in msg
+    # After HUP, w.example is virtual too.
+    q.control("virtualdomains", "v.example:joe-virt\nw.example:joe-virt\n")
+    os.kill(s.p.pid, 1)
+    deadline = time.time() + 20
+    while True:
+        j, mess = queued(q, sender="", recips=["ok@w.example"])
+        os.kill(s.p.pid, 14)
+        s.wait_log(rf"^end msg {j}$")
+        if f"msg {j} to local joe-virt-ok@w.example\n" in s.text() or time.time() > deadline:
+            break
+    assert f"msg {j} to local joe-virt-ok@w.example\n" in s.text()
+
+
+def test_send_sticky_home_defers_until_fixed(sendq):
+    q, start = sendq
+    os.chmod(q.home, 0o1755)
+    s = start()
+    i, mess = queued(q, recips=["joe@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(r"^delivery 1: deferral: Home_directory_is_sticky:_user_is_editing_his_\.qmail_file\._\(#4\.2\.1\)/$")
+    os.chmod(q.home, 0o755)
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    assert len(maildir_new(q.home)) == 1
+
+
+def test_send_logger_and_percenthack(sendq):
+    q, start = sendq
+    remote_recorder(q)
+    q.control("percenthack", "r.example\n")
+    logged = q.dir / "logged"
+    q.script("bin/test-logger", f"cat > {logged}\n")
+    p = subprocess.Popen(as_user([str(q.bin / "qmail-start"), "./Maildir/", "test-logger"]),
+                         stdin=subprocess.DEVNULL, env=q.env(), start_new_session=True)
+    try:
+        i, mess = queued(q, recips=["joe%a.example@r.example"])
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            os.kill(p.pid, 14)
+            if logged.exists() and f"end msg {i}\n" in logged.read_text():
+                break
+            time.sleep(0.1)
+        text = logged.read_text()
+        assert f"msg {i} to local joe@a.example\n" in text
+    finally:
+        os.kill(p.pid, 15)
+        p.wait(timeout=20)
+        try:
+            os.killpg(p.pid, 9)
+        except ProcessLookupError:
+            pass
+    assert len(maildir_new(q.home)) == 1
+
+
+FILTER = """exec 3<&1
+case "$QQ_MODE" in
+  custom) printf 'DNo thanks, filtered here.' >&6; exit 82 ;;
+  temp) exit 71 ;;
+esac
+exec {qq}
+"""
+
+
+def test_send_qmailqueue_filter_and_custom_errors(sendq):
+    q, start = sendq
+    filt = q.script("bin/filter", FILTER.format(qq=q.bin / "qmail-queue"))
+    s = start()
+    msg = b"To: joe@a.example\nSubject: filtered\n\nbody\n"
+    r = q.run("qmail-inject", ["-fjoe@b.example", "joe@a.example"], input=msg,
+              env={"QMAILQUEUE": str(filt), "QQ_MODE": "custom"})
+    assert (r.code, r.err) == (100, b"qmail-inject: fatal: No thanks, filtered here.\n"), r
+    r = q.run("qmail-inject", ["-fjoe@b.example", "joe@a.example"], input=msg,
+              env={"QMAILQUEUE": str(filt), "QQ_MODE": "temp"})
+    assert r.code == 111, r
+    r = q.run("qmail-inject", ["-fjoe@b.example", "joe@a.example"], input=msg,
+              env={"QMAILQUEUE": str(filt)})
+    assert r.code == 0, r
+    i = q.ids()[-1]
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    (got,) = maildir_new(q.home)
+    assert b"Subject: filtered\n" in got
+
+
+def test_qmail_start_usage_failure_is_silent(q):
+    # Without qmail-send in $PATH, qmail-start exits 111 and says nothing.
+    p = subprocess.run(as_user(["/usr/bin/env", "PATH=/nonexistent", str(q.bin / "qmail-start")]),
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=20)
+    assert (p.returncode, p.stdout, p.stderr) == (111, b"", b"")
