@@ -519,3 +519,38 @@ def test_qmail_start_usage_failure_is_silent(q):
     p = subprocess.run(as_user(["/usr/bin/env", "PATH=/nonexistent", str(q.bin / "qmail-start")]),
                        capture_output=True, stdin=subprocess.DEVNULL, timeout=20)
     assert (p.returncode, p.stdout, p.stderr) == (111, b"", b"")
+
+
+def test_send_restart_carries_on(sendq):
+    q, start = sendq
+    state = q.dir / "tries"
+    (q.home / ".qmail-flaky").write_text(
+        f"|echo try >> {state}; test $(wc -l < {state}) -ge 2 || exit 111\n./Maildir/\n")
+    q.chown_all(q.home)
+    # Queued while nothing runs: picked up from todo/ at the start.
+    i, mess = queued(q, recips=["joe-flaky@a.example"])
+    s = start()
+    s.wait_log(r"^delivery 1: deferral: ")
+    os.kill(s.p.pid, 15)
+    assert s.p.wait(timeout=20) == 0
+    assert f"info/{i % q.split}/{i}" in q.files()
+    # A new qmail-send tries the deferred message at once.
+    s2 = start()
+    s2.wait_log(rf"^end msg {i}$")
+    assert len(maildir_new(q.home)) == 1
+    assert q.files() == []
+
+
+def test_send_obeys_concurrencylocal(sendq):
+    q, start = sendq
+    q.control("concurrencylocal", "1\n")
+    (q.home / ".qmail-slow").write_text("|sleep 0.2\n")
+    q.chown_all(q.home)
+    s = start()
+    i, mess = queued(q, recips=["joe-slow@a.example"] * 3)
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert log.count(f"msg {i} to local joe-slow@a.example\n") == 3
+    assert "status: local 1/1 remote 0/20\n" in log
+    assert "status: local 2/" not in log
