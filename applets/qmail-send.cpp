@@ -475,8 +475,10 @@ void read_spawner(int c) {
   char buf[1024];
   long r = ::read(fd_from[c], buf, sizeof buf);
   if (r <= 0) {
-    if (r == 0 || errno != EINTR) { flag_term = 1; fd_from[c] = -1; }
-    return;
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    logbuf.append("alert: oh no! lost spawn connection! dying...\n");
+    log_flush();
+    ::_exit(111);
   }
   reply[c].append(buf, static_cast<std::size_t>(r));
   for (;;) {

@@ -554,3 +554,29 @@ def test_send_obeys_concurrencylocal(sendq):
     assert log.count(f"msg {i} to local joe-slow@a.example\n") == 3
     assert "status: local 1/1 remote 0/20\n" in log
     assert "status: local 2/" not in log
+
+
+def children(pid):
+    out = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open(f"/proc/{d}/stat").read()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if ppid == pid:
+                out[comm] = int(d)
+    return out
+
+
+def test_send_dies_when_a_spawner_is_lost(sendq):
+    q, start = sendq
+    s = start()
+    s.wait_log(r"^status: local 0/10 remote 0/20$")
+    kids = children(s.p.pid)
+    assert set(kids) >= {"qmail-lspawn", "qmail-rspawn", "qmail-clean"}, kids
+    os.kill(kids["qmail-lspawn"], 9)
+    assert s.p.wait(timeout=20) == 111
+    s.wait_log(r"^alert: oh no! lost spawn connection! dying...$")
