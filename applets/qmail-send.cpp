@@ -1,0 +1,711 @@
+// qmail-send: deliver mail messages from the queue (qmail-send(8)).
+//
+// Started by qmail-start: descriptor 0 is the log, 1/2 talk to
+// qmail-lspawn, 3/4 to qmail-rspawn, 5/6 to qmail-clean. Runs in
+// QMAILHOME/queue. Takes new messages out of todo/ (at most kTodoBatch per
+// turn of the loop, so a large todo never starves deliveries), sorts their
+// recipients into local/ and remote/ with control/locals,
+// control/virtualdomains ("user-" prefixes) and control/percenthack, hands
+// them to the spawners within control/concurrencylocal and
+// concurrencyremote, retries deferrals on qmail's schedule (src/send),
+// gives up after control/queuelifetime, and bounces failures in QSBMF to
+// the sender (double bounces to control/doublebounceto at
+// control/doublebouncehost). HUP rereads locals and virtualdomains, ALRM
+// retries everything now, TERM ends once running deliveries are done.
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+#include "base/applet.hpp"
+#include "base/fd.hpp"
+#include "io/buffer.hpp"
+#include "proc/child.hpp"
+#include "qmail/constmap.hpp"
+#include "qmail/control.hpp"
+#include "queue/envelope.hpp"
+#include "queue/layout.hpp"
+#include "queue/scan.hpp"
+#include "queue/submit.hpp"
+#include "send/bounce.hpp"
+#include "time/date822.hpp"
+
+using namespace qbox;
+
+namespace {
+
+constexpr unsigned kTodoBatch = 50;
+const char* const kChanName[2] = {"local", "remote"};
+const char* const kChanDir[2] = {"local/", "remote/"};
+
+unsigned split = queue::kDefaultSplit;
+qmail::Control ctl;
+qmail::ConstMap locals, vdoms, percenthack;
+Str bouncefrom, bouncehost, doublebounceto, doublebouncehost;
+unsigned long lifetime = 604800;
+unsigned long concurrency[2] = {10, 20};
+unsigned spawn_limit[2] = {0, 0};
+unsigned long delivery_counter = 0;
+
+volatile sig_atomic_t flag_term = 0, flag_alrm = 0, flag_hup = 0;
+
+// ---- log ---------------------------------------------------------------------
+Str logbuf;
+void log_flush() {
+  write_all(0, logbuf.view());
+  logbuf.clear();
+}
+void logsafe(std::string_view s) {
+  for (char c : s) {
+    if (c == '\n') c = '/';
+    else if (c == ' ') c = '_';
+    else if (static_cast<unsigned char>(c) < 33 || static_cast<unsigned char>(c) > 126) c = '?';
+    logbuf.push(c);
+  }
+}
+
+// ---- control -----------------------------------------------------------------
+void read_maps() {
+  Str t;
+  if (ctl.readfile(t, "control/locals", true) >= 0) locals.init(t.view(), false);
+  t.clear();
+  if (qmail::Control::readline(t, "control/virtualdomains") >= 0) {
+    t.clear();
+    ctl.readfile(t, "control/virtualdomains", false);
+    vdoms.init(t.view(), true);
+  }
+}
+
+void read_control() {
+  ctl.init();
+  read_maps();
+  Str t;
+  ctl.readfile(t, "control/percenthack", false);
+  percenthack.init(t.view(), false);
+  qmail::Control::readint(lifetime, "control/queuelifetime");
+  qmail::Control::readint(concurrency[0], "control/concurrencylocal");
+  qmail::Control::readint(concurrency[1], "control/concurrencyremote");
+  if (ctl.rldef(bouncefrom, "control/bouncefrom", false, "MAILER-DAEMON") <= 0)
+    bouncefrom = "MAILER-DAEMON";
+  if (ctl.rldef(bouncehost, "control/bouncehost", true, "bouncehost") <= 0)
+    bouncehost = "bouncehost";
+  if (ctl.rldef(doublebounceto, "control/doublebounceto", false, "postmaster") < 0)
+    doublebounceto = "postmaster";
+  if (ctl.rldef(doublebouncehost, "control/doublebouncehost", true, "doublebouncehost") <= 0)
+    doublebouncehost = "doublebouncehost";
+}
+
+// 0 local, 1 remote; out is the recipient as it goes into local/ or remote/.
+int rewrite(std::string_view recip, Str& out) {
+  Str addr(recip);
+  std::size_t at = addr.view().rfind('@');
+  if (at == std::string_view::npos) {
+    at = addr.size();
+    addr.push('@');
+    addr.append(ctl.me());
+  }
+  while (percenthack.contains(addr.view().substr(at + 1))) {
+    std::size_t j = addr.view().substr(0, at).rfind('%');
+    if (j == std::string_view::npos) break;
+    addr.truncate(at);
+    at = j;
+    addr[at] = '@';
+  }
+  std::string_view a = addr.view();
+  out.clear();
+  if (locals.contains(a.substr(at + 1))) { out = a; return 0; }
+  for (std::size_t i = 0; i <= a.size(); ++i)
+    if (i == 0 || i == at + 1 || i == a.size() || (i > at && a[i] == '.')) {
+      auto x = vdoms.find(a.substr(i));
+      if (!x) continue;
+      if (x->empty()) break;
+      out.append(*x);
+      out.push('-');
+      out.append(a);
+      return 0;
+    }
+  out = a;
+  return 1;
+}
+
+// ---- messages and deliveries ---------------------------------------------------
+struct Recip {
+  Str addr;
+  off_t pos;  // of its 'T'
+};
+struct Job {  // one message on one channel
+  unsigned long id = 0;
+  int chan = 0;
+  std::int64_t birth = 0, next = 0;
+  bool active = false;  // a pass is running
+  std::vector<Recip> recips;
+  std::size_t cursor = 0;
+  unsigned inflight = 0;
+  bool deferred = false;
+  Str sender;
+};
+std::vector<Job*> jobs;
+
+struct Slot {
+  bool used = false;
+  Job* job = nullptr;
+  std::size_t recip = 0;
+  unsigned long number = 0;
+};
+std::vector<Slot> slots[2];
+unsigned busy[2] = {0, 0};
+Str reply[2];  // partial spawner answers
+
+int fd_to[2] = {1, 3}, fd_from[2] = {2, 4};
+
+std::int64_t now() { return ::time(nullptr); }
+
+void fn(Str& out, std::string_view dir, unsigned long id) {
+  out.clear();
+  queue::fmt_qfn(out, dir, id, split);
+}
+
+void status() {
+  logbuf.append("status: local ");
+  logbuf.append_num(busy[0]);
+  logbuf.push('/');
+  logbuf.append_num(concurrency[0]);
+  logbuf.append(" remote ");
+  logbuf.append_num(busy[1]);
+  logbuf.push('/');
+  logbuf.append_num(concurrency[1]);
+  logbuf.push('\n');
+  log_flush();
+}
+
+bool clean(std::string_view what, unsigned long id) {
+  Str cmd(what);
+  cmd.append_num(id);
+  cmd.push('\0');
+  if (write_all(5, cmd.view()) != 0) return false;
+  char c;
+  long r;
+  while ((r = ::read(6, &c, 1)) < 0 && errno == EINTR) {
+  }
+  if (r != 1) return false;
+  return c == '+';
+}
+
+bool read_sender(unsigned long id, Str& sender, std::int64_t* birth) {
+  Str f, text;
+  fn(f, "info/", id);
+  if (read_file(f.c_str(), text, queue::kMaxRecord) != 0) return false;
+  struct stat st;
+  if (birth && ::stat(f.c_str(), &st) == 0) *birth = st.st_mtime;
+  if (text.empty() || text[0] != 'F') return false;
+  std::string_view v = text.view().substr(1);
+  sender = v.substr(0, v.find('\0'));
+  return true;
+}
+
+bool load_job(Job& j) {
+  Str f, text;
+  fn(f, kChanDir[j.chan], j.id);
+  if (read_file(f.c_str(), text, queue::kMaxEnvelope) != 0) return false;
+  j.recips.clear();
+  std::string_view v = text.view();
+  std::size_t pos = 0;
+  while (pos < v.size()) {
+    std::size_t e = v.find('\0', pos);
+    if (e == std::string_view::npos) break;
+    if (v[pos] == 'T') j.recips.push_back({Str(v.substr(pos + 1, e - pos - 1)), static_cast<off_t>(pos)});
+    pos = e + 1;
+  }
+  return read_sender(j.id, j.sender, &j.birth);
+}
+
+void mark_done(Job& j, std::size_t r) {
+  Str f;
+  fn(f, kChanDir[j.chan], j.id);
+  Fd fd(::open(f.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd) {
+    (void)::pwrite(fd.get(), "D", 1, j.recips[r].pos);
+    ::fsync(fd.get());
+  }
+}
+
+void add_bounce(unsigned long id, std::string_view recip, std::string_view text) {
+  Str p, f;
+  send::append_bounce_paragraph(p, recip, text);
+  fn(f, "bounce/", id);
+  f.clear();
+  queue::fmt_qfn(f, "bounce/", id, 0);
+  Fd fd(open_append(f.c_str()));
+  if (fd) {
+    write_all(fd.get(), p.view());
+    ::fsync(fd.get());
+  }
+}
+
+bool exists(std::string_view dir, unsigned long id, unsigned sp) {
+  Str f;
+  queue::fmt_qfn(f, dir, id, sp);
+  struct stat st;
+  return ::stat(f.c_str(), &st) == 0;
+}
+
+// Injects bounce/ID; true when there is none left.
+bool inject_bounce(unsigned long id) {
+  Str bf;
+  queue::fmt_qfn(bf, "bounce/", id, 0);
+  Str paragraphs;
+  if (read_file(bf.c_str(), paragraphs, queue::kMaxEnvelope) != 0) return errno == ENOENT;
+  Str sender;
+  if (!read_sender(id, sender, nullptr)) return false;
+  if (sender == "#@[]") {
+    logbuf.append("triple bounce: discarding bounce/");
+    logbuf.append_num(id);
+    logbuf.push('\n');
+    log_flush();
+    ::unlink(bf.c_str());
+    return true;
+  }
+  bool dbl = sender.empty();
+  Str to;
+  if (dbl) {
+    if (doublebounceto.empty()) { ::unlink(bf.c_str()); return true; }
+    to = doublebounceto.view();
+    to.push('@');
+    to.append(doublebouncehost);
+  } else {
+    to = sender.view();
+  }
+  char date[kDate822Len];
+  send::BounceHeader h{fmt_date822(date, now()), bouncefrom.view(), bouncehost.view(),
+                       to.view(), ctl.me(), dbl};
+  Str head;
+  send::compose_bounce(head, h, paragraphs.view(), sender.view());
+  queue::Submit qq;
+  if (qq.open() != 0) return false;
+  qq.put(head.view());
+  Str mf;
+  fn(mf, "mess/", id);
+  Fd m(open_read(mf.c_str()));
+  if (!m) qq.fail();
+  else {
+    char buf[8192];
+    long r;
+    while ((r = ::read(m.get(), buf, sizeof buf)) > 0) qq.put(std::string_view(buf, r));
+    if (r < 0) qq.fail();
+  }
+  qq.from(dbl ? "#@[]" : "");
+  qq.to(to.view());
+  pid_t qp = qq.pid();
+  std::string_view err = qq.close();
+  if (!err.empty()) {
+    logbuf.append("warning: trouble injecting bounce message, will try later\n");
+    log_flush();
+    return false;
+  }
+  logbuf.append("bounce msg ");
+  logbuf.append_num(id);
+  logbuf.append(" qp ");
+  logbuf.append_num(static_cast<unsigned long long>(qp));
+  logbuf.push('\n');
+  log_flush();
+  ::unlink(bf.c_str());
+  return true;
+}
+
+std::vector<unsigned long> finishing;  // messages whose channels are done
+
+void try_finish(unsigned long id) {
+  for (Job* j : jobs)
+    if (j->id == id) return;
+  if (exists("local/", id, split) || exists("remote/", id, split)) return;
+  if (!inject_bounce(id)) { finishing.push_back(id); return; }
+  Str f;
+  fn(f, "info/", id);
+  ::unlink(f.c_str());
+  if (!clean("foop/", id)) { finishing.push_back(id); return; }
+  logbuf.append("end msg ");
+  logbuf.append_num(id);
+  logbuf.push('\n');
+  log_flush();
+}
+
+void end_pass(Job* j) {
+  j->active = false;
+  bool left = false;
+  if (load_job(*j)) left = !j->recips.empty();
+  if (left) {
+    j->next = send::next_retry(j->birth, now(), j->chan);
+    return;
+  }
+  Str f;
+  fn(f, kChanDir[j->chan], j->id);
+  ::unlink(f.c_str());
+  unsigned long id = j->id;
+  for (std::size_t i = 0; i < jobs.size(); ++i)
+    if (jobs[i] == j) { jobs.erase(jobs.begin() + i); break; }
+  delete j;
+  try_finish(id);
+}
+
+// The sender for one recipient: VERP turns "owner-@host-@[]" into
+// "owner-recipbox=reciphost@host", as qmail-send's senderadd.
+void sender_add(Str& out, std::string_view sender, std::string_view recip) {
+  if (sender.ends_with("-@[]")) {
+    std::size_t i = sender.size();
+    std::size_t j = sender.substr(0, i - 4).rfind('@');
+    std::size_t k = recip.rfind('@');
+    if (j != std::string_view::npos && k != std::string_view::npos && j + 5 <= i) {
+      out.append(sender.substr(0, j));
+      out.append(recip.substr(0, k));
+      out.push('=');
+      out.append(recip.substr(k + 1));
+      out.push('@');
+      out.append(sender.substr(j + 1, i - 5 - j));
+      return;
+    }
+  }
+  out.append(sender);
+}
+
+void start_deliveries(int c) {
+  if (flag_term) return;
+  std::int64_t t = now();
+  for (Job* j : jobs) {
+    if (j->chan != c) continue;
+    if (!j->active) {
+      if (j->next > t) continue;
+      if (!load_job(*j)) { j->next = t + 60; continue; }
+      j->active = true;
+      j->cursor = 0;
+      j->inflight = 0;
+      j->deferred = false;
+    }
+    while (j->cursor < j->recips.size() && busy[c] < concurrency[c]) {
+      unsigned s = 0;
+      while (s < slots[c].size() && slots[c][s].used) ++s;
+      if (s >= slots[c].size()) return;
+      Slot& sl = slots[c][s];
+      std::size_t r = j->cursor++;
+      Str req;
+      req.push(static_cast<char>(s));
+      queue::fmt_qfn(req, "", j->id, split);
+      req.push('\0');
+      sender_add(req, j->sender.view(), j->recips[r].addr.view());
+      req.push('\0');
+      req.append(j->recips[r].addr);
+      req.push('\0');
+      if (write_all(fd_to[c], req.view()) != 0) { flag_term = 1; return; }
+      sl.used = true;
+      sl.job = j;
+      sl.recip = r;
+      sl.number = ++delivery_counter;
+      ++busy[c];
+      ++j->inflight;
+      logbuf.append("starting delivery ");
+      logbuf.append_num(sl.number);
+      logbuf.append(": msg ");
+      logbuf.append_num(j->id);
+      logbuf.append(" to ");
+      logbuf.append(kChanName[c]);
+      logbuf.push(' ');
+      logsafe(j->recips[r].addr.view());
+      logbuf.push('\n');
+      status();
+    }
+    if (j->active && j->cursor >= j->recips.size() && j->inflight == 0) {
+      end_pass(j);
+      return;  // jobs changed
+    }
+    if (busy[c] >= concurrency[c]) return;
+  }
+}
+
+void handle_result(int c, unsigned s, std::string_view text) {
+  if (s >= slots[c].size() || !slots[c][s].used) return;
+  Slot& sl = slots[c][s];
+  Job* j = sl.job;
+  std::string_view recip = j->recips[sl.recip].addr.view();
+  char kind = text.empty() ? '?' : text[0];
+  std::string_view rest = text.empty() ? text : text.substr(1);
+  logbuf.append("delivery ");
+  logbuf.append_num(sl.number);
+  bool expired = now() >= j->birth + static_cast<std::int64_t>(lifetime);
+  switch (kind) {
+    case 'K':
+      logbuf.append(": success: ");
+      logsafe(rest);
+      mark_done(*j, sl.recip);
+      break;
+    case 'D':
+      logbuf.append(": failure: ");
+      logsafe(rest);
+      add_bounce(j->id, recip, rest);
+      mark_done(*j, sl.recip);
+      break;
+    default:
+      if (kind == 'Z') {
+        logbuf.append(": deferral: ");
+        logsafe(rest);
+      } else {
+        logbuf.append(": report mangled, will defer");
+      }
+      if (expired) {
+        Str why(rest);
+        if (!why.empty() && why.back() != '\n') why.push('\n');
+        why.append("I'm not going to try again; this message has been in the queue too long.\n");
+        add_bounce(j->id, recip, why.view());
+        mark_done(*j, sl.recip);
+      } else {
+        j->deferred = true;
+      }
+  }
+  logbuf.push('\n');
+  sl.used = false;
+  --busy[c];
+  --j->inflight;
+  status();
+  if (j->cursor >= j->recips.size() && j->inflight == 0) end_pass(j);
+}
+
+void read_spawner(int c) {
+  char buf[1024];
+  long r = ::read(fd_from[c], buf, sizeof buf);
+  if (r <= 0) {
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    logbuf.append("alert: oh no! lost spawn connection! dying...\n");
+    log_flush();
+    ::_exit(111);
+  }
+  reply[c].append(buf, static_cast<std::size_t>(r));
+  for (;;) {
+    std::string_view v = reply[c].view();
+    if (v.size() < 2) return;
+    std::size_t e = v.find('\0', 1);
+    if (e == std::string_view::npos) return;
+    unsigned s = static_cast<unsigned char>(v[0]);
+    Str text(v.substr(1, e - 1));
+    Str rest(v.substr(e + 1));
+    reply[c] = rest.view();
+    handle_result(c, s, text.view());
+  }
+}
+
+// ---- todo ----------------------------------------------------------------------
+Job* add_job(unsigned long id, int chan) {
+  for (Job* j : jobs)
+    if (j->id == id && j->chan == chan) return j;
+  Job* j = new Job;
+  j->id = id;
+  j->chan = chan;
+  j->next = 0;
+  jobs.push_back(j);
+  return j;
+}
+
+bool write_file(const Str& name, std::string_view data) {
+  Fd fd(open_trunc(name.c_str()));
+  if (!fd) return false;
+  if (write_all(fd.get(), data) != 0) return false;
+  if (::fsync(fd.get()) != 0) return false;
+  ::fchmod(fd.get(), 0600);
+  return true;
+}
+
+void comm_todo(unsigned long id) {
+  Str tf, text;
+  queue::fmt_qfn(tf, "todo/", id, 0);
+  if (read_file(tf.c_str(), text, queue::kMaxEnvelope) != 0) return;
+  queue::TodoFile t;
+  if (!queue::parse_todo(text.view(), t)) {
+    logbuf.append("warning: trouble reading todo/");
+    logbuf.append_num(id);
+    logbuf.push('\n');
+    log_flush();
+    return;
+  }
+  Str part[2], a;
+  for (const Str& r : t.recipients) {
+    int c = rewrite(r.view(), a);
+    part[c].push('T');
+    part[c].append(a);
+    part[c].push('\0');
+  }
+  Str info("F");
+  info.append(t.sender);
+  info.push('\0');
+  Str f;
+  for (int c = 0; c < 2; ++c) {
+    fn(f, kChanDir[c], id);
+    if (part[c].empty()) { ::unlink(f.c_str()); continue; }
+    if (!write_file(f, part[c].view())) return;
+  }
+  fn(f, "info/", id);
+  if (!write_file(f, info.view())) return;
+  Str mf;
+  fn(mf, "mess/", id);
+  struct stat st;
+  unsigned long long bytes = ::stat(mf.c_str(), &st) == 0 ? st.st_size : 0;
+  if (!clean("todo/", id)) return;
+  logbuf.append("new msg ");
+  logbuf.append_num(id);
+  logbuf.append("\ninfo msg ");
+  logbuf.append_num(id);
+  logbuf.append(": bytes ");
+  logbuf.append_num(bytes);
+  logbuf.append(" from <");
+  logsafe(t.sender.view());
+  logbuf.append("> qp ");
+  logbuf.append_num(t.pid);
+  logbuf.append(" uid ");
+  logbuf.append_num(t.uid);
+  logbuf.push('\n');
+  log_flush();
+  for (int c = 0; c < 2; ++c)
+    if (!part[c].empty()) add_job(id, c);
+  if (part[0].empty() && part[1].empty()) try_finish(id);
+}
+
+// Takes at most kTodoBatch entries of todo/; true when some may be left.
+bool scan_todo() {
+  queue::DirScan scan("todo", 0);
+  unsigned n = 0;
+  std::vector<unsigned long> ids;
+  for (;;) {
+    auto r = scan.next();
+    if (r == queue::DirScan::kDone) break;
+    if (r != queue::DirScan::kId) continue;
+    ids.push_back(scan.id());
+    if (++n >= kTodoBatch) break;
+  }
+  for (unsigned long id : ids) comm_todo(id);
+  return n >= kTodoBatch;
+}
+
+void scan_info() {
+  queue::DirScan scan("info", split);
+  std::vector<unsigned long> ids;
+  for (;;) {
+    auto r = scan.next();
+    if (r == queue::DirScan::kDone) break;
+    if (r == queue::DirScan::kId) ids.push_back(scan.id());
+  }
+  for (unsigned long id : ids) {
+    bool any = false;
+    for (int c = 0; c < 2; ++c)
+      if (exists(kChanDir[c], id, split)) { add_job(id, c); any = true; }
+    if (!any) try_finish(id);
+  }
+}
+
+void on_term(int) { flag_term = 1; selfpipe_notify(); }
+void on_alrm(int) { flag_alrm = 1; selfpipe_notify(); }
+void on_hup(int) { flag_hup = 1; selfpipe_notify(); }
+
+int qmail_send_main(int, char**) {
+  const char* home = qmail_home();
+  if (::chdir(home) != 0) {
+    logbuf.append("alert: cannot start: unable to switch to home directory\n");
+    log_flush();
+    ::_exit(111);
+  }
+  split = queue::conf_split(".");
+  if (!split) ::_exit(111);
+  read_control();
+  if (::chdir("queue") != 0) {
+    logbuf.append("alert: cannot start: unable to switch to queue directory\n");
+    log_flush();
+    ::_exit(111);
+  }
+  sig_ignore(SIGPIPE);
+  if (selfpipe_init() < 0) ::_exit(111);
+  sig_catch(SIGTERM, on_term);
+  sig_catch(SIGALRM, on_alrm);
+  sig_catch(SIGHUP, on_hup);
+  for (int c = 0; c < 2; ++c) {
+    unsigned char b;
+    long r;
+    while ((r = ::read(fd_from[c], &b, 1)) < 0 && errno == EINTR) {
+    }
+    if (r != 1) {
+      logbuf.append("alert: cannot start: hath the daemon spawn no fire?\n");
+      log_flush();
+      ::_exit(111);
+    }
+    spawn_limit[c] = b;
+    if (concurrency[c] > spawn_limit[c]) concurrency[c] = spawn_limit[c];
+    slots[c].resize(spawn_limit[c]);
+  }
+  Fd trigger(::open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  status();
+  scan_info();
+  bool todo_more = true;
+  std::int64_t next_todo_scan = 0;
+  for (;;) {
+    if (flag_hup) {
+      flag_hup = 0;
+      if (::chdir(home) == 0) {
+        read_maps();
+        if (::chdir("queue") != 0) {
+          logbuf.append("alert: unable to reread controls: unable to switch to queue directory\n");
+          log_flush();
+          ::_exit(111);
+        }
+      }
+    }
+    if (flag_alrm) {
+      flag_alrm = 0;
+      for (Job* j : jobs) j->next = 0;
+      todo_more = true;
+    }
+    if (flag_term && !busy[0] && !busy[1]) break;
+    if (!finishing.empty() && !flag_term) {
+      auto f = finishing;
+      finishing.clear();
+      for (unsigned long id : f) try_finish(id);
+    }
+    std::int64_t t = now();
+    if (!flag_term && (todo_more || t >= next_todo_scan)) {
+      todo_more = scan_todo();
+      next_todo_scan = t + 60;  // qmail's SLEEP_TODO is longer; the trigger wakes us
+    }
+    for (int c = 0; c < 2; ++c) start_deliveries(c);
+    // Wait for something, at most until the next retry a free slot can take.
+    std::int64_t wake = next_todo_scan;
+    for (Job* j : jobs)
+      if (!j->active && busy[j->chan] < concurrency[j->chan] && j->next < wake) wake = j->next;
+    if (!finishing.empty() && wake > t + 10) wake = t + 10;
+    int timeout = todo_more || wake <= t ? 0 : static_cast<int>((wake - t) * 1000);
+    std::vector<pollfd> p;
+    p.push_back({selfpipe_fd(), POLLIN, 0});
+    for (int c = 0; c < 2; ++c)
+      if (fd_from[c] >= 0) p.push_back({fd_from[c], POLLIN, 0});
+    if (trigger) p.push_back({trigger.get(), POLLIN, 0});
+    ::poll(p.data(), p.size(), timeout);
+    selfpipe_drain();
+    for (int c = 0; c < 2; ++c) {
+      if (fd_from[c] < 0) continue;
+      pollfd one{fd_from[c], POLLIN, 0};
+      if (::poll(&one, 1, 0) > 0) read_spawner(c);
+    }
+    if (trigger) {
+      char buf[64];
+      long r = ::read(trigger.get(), buf, sizeof buf);
+      if (r >= 0) {
+        if (r == 0) trigger.reset(::open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (r > 0) todo_more = true;
+      }
+    }
+  }
+  logbuf.append("status: exiting\n");
+  log_flush();
+  ::_exit(0);
+}
+
+}  // namespace
+
+extern const AppletInfo applet_qmail_send = {
+    "deliver mail messages from the queue", "qmail-send", qmail_send_main};

@@ -1,0 +1,582 @@
+"""qmail's delivery side: qmail-clean, qmail-lspawn, qmail-rspawn and
+qmail-start, in a temporary QMAILHOME (qmailhome.py) in single-uid mode.
+
+The spawners are driven through their protocol (spawn.c): a request is
+delnum, message file (relative to queue/mess), sender and recipient, each
+NUL-terminated after the first byte; an answer is delnum, report, NUL.
+"""
+import os
+import subprocess
+import time
+
+import pytest
+
+from qmailhome import NOBODY, NOGROUP, ROOT, QmailHome, as_user
+
+UID = NOBODY if ROOT else os.getuid()
+GID = NOGROUP if ROOT else os.getgid()
+MESSAGE = b"Subject: hi\n\nbody\n"
+
+
+@pytest.fixture
+def q():
+    with QmailHome() as home:
+        yield home
+
+
+def request(delnum, messid, sender, recip):
+    return bytes([delnum]) + messid.encode() + b"\0" + sender.encode() + b"\0" + \
+        recip.encode() + b"\0"
+
+
+def answers(out):
+    """The spawner's first byte (its limit) and its answers {delnum: report}."""
+    limit, rest = out[0], out[1:]
+    res = {}
+    while rest:
+        n = rest.index(b"\0", 1)
+        res[rest[0]] = rest[1:n]
+        rest = rest[n + 1:]
+    return limit, res
+
+
+def queued(q, sender="joe@b.example", recips=("x@a.example",)):
+    r = q.queue(MESSAGE, sender, list(recips))
+    assert r.code == 0, r
+    i = q.ids()[-1]
+    return i, f"{i % q.split}/{i}"
+
+
+def home_with_maildir(q, name="joe"):
+    home = q.dir / "home" / name
+    home.mkdir(parents=True)
+    os.chmod(home, 0o755)
+    q.chown_all(home.parent)
+    r = q.run("maildirmake", [home / "Maildir"])
+    assert r.code == 0, r
+    q.chown_all(home)
+    return home
+
+
+def assign(q, lines):
+    users = q.dir / "users"
+    users.mkdir(exist_ok=True)
+    (users / "assign").write_text("".join(lines) + ".\n")
+    q.chown_all(users)
+    r = q.run("qmail-newu")
+    assert r.code == 0, r
+
+
+# ---- qmail-clean -----------------------------------------------------------------
+
+def test_qmail_clean(q):
+    i, mess = queued(q)
+    assert f"todo/{i}" in q.files()
+    inp = f"todo/{i}\0".encode() + b"junk\0" + b"todo/12x\0" + b"blah/123\0" + \
+        f"foop/{i}\0".encode() + f"foop/{i}\0".encode()
+    r = q.run("qmail-clean", input=inp)
+    assert (r.code, r.out, r.err) == (0, b"+xxx++", b"")
+    assert q.files() == []
+
+
+def test_qmail_clean_removes_ossified_pid_files(q):
+    old = q.queue_dir / "pid" / "123.456.1"
+    new = q.queue_dir / "pid" / "124.456.1"
+    old.write_bytes(b"")
+    new.write_bytes(b"")
+    os.utime(old, (time.time() - 40 * 3600, time.time() - 40 * 3600))
+    q.chown_all(q.queue_dir)
+    r = q.run("qmail-clean")
+    assert r.code == 0
+    assert not old.exists() and new.exists()
+
+
+def test_qmail_clean_without_queue(q):
+    import shutil
+    shutil.rmtree(q.queue_dir)
+    r = q.run("qmail-clean", input=b"foop/1\0")
+    assert (r.code, r.out) == (111, b"")
+
+
+# ---- qmail-lspawn ------------------------------------------------------------------
+
+def test_qmail_lspawn_delivers_through_users_cdb(q):
+    home = home_with_maildir(q)
+    assign(q, [f"=joe:joe:{UID}:{GID}:{home}:::\n", f"+joe-:joe:{UID}:{GID}:{home}:-::\n"])
+    (home / ".qmail-list").write_text("./Maildir/\n")
+    q.chown_all(home)
+    i, mess = queued(q)
+    inp = request(0, mess, "joe@b.example", "joe@a.example") + \
+        request(1, mess, "joe@b.example", "Joe-List@a.example") + \
+        request(2, mess, "joe@b.example", "joe-nothere@a.example") + \
+        request(3, mess, "", "@a.example")
+    r = q.run("qmail-lspawn", ["./Maildir/"], input=inp)
+    assert r.code == 0, r
+    limit, res = answers(r.out)
+    assert limit == 120
+    assert res[0] == b"Kdid 1+0+0\n", res
+    assert res[1] == b"Kdid 1+0+0\n", res
+    assert res[2] == b"DSorry, no mailbox here by that name. (#5.1.1)\n", res
+    assert res[3] == b"K", res
+    new = sorted(os.listdir(home / "Maildir" / "new"))
+    assert len(new) == 2
+    msg = (home / "Maildir" / "new" / new[0]).read_bytes()
+    assert msg.startswith(b"Return-Path: <joe@b.example>\nDelivered-To: ")
+    assert msg.endswith(MESSAGE)
+
+
+def test_qmail_lspawn_protocol_errors(q):
+    i, mess = queued(q)
+    inp = request(0, "1/x", "s@b", "joe@a") + request(1, mess, "s@b", "nohost") + \
+        request(2, "99/99999999", "s@b", "joe@a") + request(200, mess, "s@b", "joe@a")
+    r = q.run("qmail-lspawn", ["./Maildir/"], input=inp)
+    assert r.code == 0
+    limit, res = answers(r.out)
+    assert res == {
+        0: b"DInternal error: messid has nonnumerics. (#5.3.5)\n",
+        1: b"DSorry, address must include host name. (#5.1.3)\n",
+        2: b"Zqmail-spawn unable to open message. (#4.3.0)\n",
+        200: b"ZInternal error: delnum too big. (#4.3.5)\n",
+    }
+
+
+def test_qmail_lspawn_usage(q):
+    r = q.run("qmail-lspawn")
+    assert (r.code, r.out) == (100, b"")
+
+
+def test_qmail_lspawn_program_exit_codes(q):
+    home = home_with_maildir(q)
+    assign(q, [f"+joe-:joe:{UID}:{GID}:{home}:-::\n"])
+    for ext, code in (("ok", 0), ("soft", 111), ("hard", 100), ("stop", 99)):
+        (home / f".qmail-{ext}").write_text(f"|echo said {ext}; exit {code}\n")
+    q.chown_all(home)
+    i, mess = queued(q)
+    inp = b"".join(request(n, mess, "s@b.example", f"joe-{e}@a.example")
+                   for n, e in enumerate(("ok", "soft", "hard", "stop")))
+    r = q.run("qmail-lspawn", ["./Maildir/"], input=inp)
+    limit, res = answers(r.out)
+    assert res[0].startswith(b"Ksaid ok\n"), res
+    assert res[1].startswith(b"Zsaid soft\n"), res
+    assert res[2].startswith(b"Dsaid hard\n"), res
+    assert res[3].startswith(b"Ksaid stop\n"), res
+
+
+# ---- qmail-rspawn ------------------------------------------------------------------
+
+REMOTE = """
+out={out}
+echo "$1 $2 $3" >> $out/args
+cat > $out/msg
+case "$3" in
+  ok@*) printf 'rAccepted.\\0Kdone.\\0' ;;
+  soft@*) printf 'sTry later.\\0Zconnected but greeting failed.\\0' ;;
+  hard@*) printf 'hNo such user.\\0Dgiving up.\\0' ;;
+  silent@*) ;;
+  crash@*) kill -9 $$ ;;
+  exit@*) exit 100 ;;
+esac
+"""
+
+
+def test_qmail_rspawn_runs_the_installations_qmail_remote(q):
+    out = q.dir / "remote-out"
+    out.mkdir()
+    q.chown_all(out)
+    q.script("bin/qmail-remote", REMOTE.format(out=out))
+    i, mess = queued(q)
+    names = ("ok", "soft", "hard", "silent", "crash", "exit")
+    inp = b"".join(request(n, mess, "s@b.example", f"{e}@r.example")
+                   for n, e in enumerate(names))
+    r = q.run("qmail-rspawn", input=inp)
+    assert r.code == 0, r
+    limit, res = answers(r.out)
+    assert res == {
+        0: b"KAccepted.done.",
+        1: b"ZTry later.connected but greeting failed.",
+        2: b"DNo such user.giving up.",
+        3: b"Zqmail-remote produced no output.\n",
+        4: b"Zqmail-remote crashed.\n",
+        5: b"DUnable to run qmail-remote.\n",
+    }, res
+    assert b"r.example s@b.example ok@r.example\n" in (out / "args").read_bytes()
+
+
+# ---- qmail-send through qmail-start ---------------------------------------------
+
+class Send:
+    """qmail-start (and so qmail-send and friends) running on a QmailHome,
+    its log in a file."""
+
+    def __init__(self, q, defaultdelivery="./Maildir/"):
+        self.q = q
+        self.logfile = q.dir / "send.log"
+        self.log = open(self.logfile, "wb")
+        self.p = subprocess.Popen(as_user([str(q.bin / "qmail-start"), defaultdelivery]),
+                                  stdin=subprocess.DEVNULL, stdout=self.log,
+                                  stderr=subprocess.STDOUT, env=q.env(), start_new_session=True)
+
+    def text(self):
+        return self.logfile.read_text(errors="replace")
+
+    def wait_log(self, pattern, timeout=20):
+        import re
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            m = re.search(pattern, self.text(), re.M)
+            if m:
+                return m
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} in log:\n{self.text()}\n{self.q.files()}\n"
+                             + subprocess.run(["ps", "-eo", "pid,stat,wchan:20,args"],
+                                              capture_output=True, text=True).stdout)
+
+    def stop(self):
+        import signal
+        if self.p.poll() is None:
+            os.kill(self.p.pid, signal.SIGTERM)
+            try:
+                self.p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.p.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def sendq():
+    with QmailHome() as q:
+        q.control("me", "a.example\n")
+        q.control("locals", "a.example\n")
+        home = home_with_maildir(q)
+        assign(q, [f"=joe:joe:{UID}:{GID}:{home}:::\n", f"+joe-:joe:{UID}:{GID}:{home}:-::\n"])
+        q.home = home
+        try:
+            yield q, lambda **kw: _track(q, Send(q, **kw))
+        finally:
+            for x in getattr(q, "sends", []):
+                x.stop()
+
+
+def _track(q, s):
+    q.sends = getattr(q, "sends", []) + [s]
+    return s
+
+
+def maildir_new(home, name="Maildir"):
+    d = home / name / "new"
+    return [(d / f).read_bytes() for f in sorted(os.listdir(d))]
+
+
+def test_send_local_delivery_to_maildir(sendq):
+    q, start = sendq
+    s = start()
+    i, mess = queued(q, recips=["joe@a.example"])
+    os.kill(s.p.pid, 14)  # ALRM: look at todo now (no trigger from qmail-queue here)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert f"new msg {i}\n" in log
+    import re
+    assert re.search(rf"^info msg {i}: bytes \d+ from <joe@b.example> qp \d+ uid {UID}$", log, re.M)
+    assert f"starting delivery 1: msg {i} to local joe@a.example\n" in log
+    assert "delivery 1: success: did_1+0+0/\n" in log
+    assert "status: local 1/10 remote 0/20\n" in log
+    msgs = maildir_new(q.home)
+    assert len(msgs) == 1 and msgs[0].endswith(MESSAGE)
+    assert q.files() == []
+
+
+def remote_recorder(q):
+    out = q.dir / "remote-out"
+    out.mkdir()
+    q.chown_all(out)
+    q.script("bin/qmail-remote", REMOTE.format(out=out))
+    return out
+
+
+def test_send_missing_user_bounces_in_qsbmf_to_a_remote_sender(sendq):
+    q, start = sendq
+    out = remote_recorder(q)
+    s = start()
+    i, mess = queued(q, sender="ok@r.example", recips=["joe-nothere@a.example", "joe@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert "failure: Sorry,_no_mailbox_here_by_that_name._(#5.1.1)/\n" in log
+    m = s.wait_log(r"^bounce msg %d qp \d+$" % i)
+    s.wait_log(r"^starting delivery \d+: msg \d+ to remote ok@r.example$")
+    s.wait_log(r"success: Accepted.done.$")
+    bounce = (out / "msg").read_bytes()
+    assert b"\nFrom: MAILER-DAEMON@a.example\nTo: ok@r.example\nSubject: failure notice\n\n" in bounce
+    assert (b"Hi. This is the qmail-send program at a.example.\n"
+            b"I'm afraid I wasn't able to deliver your message to the following addresses.\n"
+            b"This is a permanent error; I've given up. Sorry it didn't work out.\n\n"
+            b"<joe-nothere@a.example>:\nSorry, no mailbox here by that name. (#5.1.1)\n\n"
+            b"--- Below this line is a copy of the message.\n\n"
+            b"Return-Path: <ok@r.example>\n") in bounce
+    assert bounce.endswith(MESSAGE)
+    assert b"r.example  ok@r.example\n" in (out / "args").read_bytes()
+    assert len(maildir_new(q.home)) == 1
+
+
+def test_send_double_bounce(sendq):
+    q, start = sendq
+    q.control("doublebounceto", "joe-dbl\n")
+    q.control("doublebouncehost", "a.example\n")
+    r = q.run("maildirmake", [q.home / "dbl"])
+    assert r.code == 0
+    (q.home / ".qmail-dbl").write_text("./dbl/\n")
+    q.chown_all(q.home)
+    s = start()
+    i, mess = queued(q, sender="", recips=["joe-nothere@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    s.wait_log(r"to local joe-dbl@a.example$")
+    deadline = time.time() + 20
+    while time.time() < deadline and not os.listdir(q.home / "dbl" / "new"):
+        time.sleep(0.05)
+    (msg,) = maildir_new(q.home, "dbl")
+    assert msg.startswith(b"Return-Path: <#@[]>\n")
+    assert b"\nTo: joe-dbl@a.example\n" in msg
+    assert b"I tried to deliver a bounce message to this address, but the bounce bounced!\n" in msg
+    assert b"--- Below this line is the original bounce.\n\nReturn-Path: <>\n" in msg
+
+
+def test_send_retries_a_deferral_and_gives_up_after_queuelifetime(sendq):
+    q, start = sendq
+    out = remote_recorder(q)
+    state = q.dir / "tries"
+    (q.home / ".qmail-flaky").write_text(
+        f"|echo try >> {state}; test $(wc -l < {state}) -ge 2 || exit 111\n./Maildir/\n")
+    (q.home / ".qmail-never").write_text("|echo not now; exit 111\n")
+    q.chown_all(q.home)
+    q.control("queuelifetime", "3\n")
+    s = start()
+    i, mess = queued(q, sender="ok@r.example", recips=["joe-flaky@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(r"^delivery 1: deferral: ")
+    assert f"end msg {i}" not in s.text()
+    os.kill(s.p.pid, 14)  # ALRM: retry now
+    s.wait_log(rf"^end msg {i}$")
+    assert len(maildir_new(q.home)) == 1
+    j, mess = queued(q, sender="ok@r.example", recips=["joe-never@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"msg {j} to local joe-never")
+    time.sleep(3.5)  # the lifetime has to pass; nothing to poll for
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {j}$")
+    s.wait_log(r"success: Accepted.done.$")
+    bounce = (out / "msg").read_bytes()
+    assert (b"<joe-never@a.example>:\nnot now\n"
+            b"I'm not going to try again; this message has been in the queue too long.\n\n"
+            ) in bounce
+
+
+def test_send_term_ends_cleanly(sendq):
+    q, start = sendq
+    s = start()
+    s.wait_log(r"^status: local 0/10 remote 0/20$")
+    os.kill(s.p.pid, 15)
+    assert s.p.wait(timeout=20) == 0
+    s.wait_log(r"^status: exiting$")
+
+
+def test_send_mbox_program_forward_extension_default_verp_and_99(sendq):
+    q, start = sendq
+    out = remote_recorder(q)
+    h = q.home
+    (h / ".qmail-box").write_text("./mbox\n")
+    (h / ".qmail-prog").write_text(f"|echo \"$SENDER $RECIPIENT $EXT\" > {q.dir}/prog.out\n")
+    (h / ".qmail-fwd").write_text("&ok@r.example\n")
+    (h / ".qmail-list-default").write_text("./Maildir/\n")
+    (h / ".qmail-stop").write_text("|exit 99\n./Maildir/\n")
+    (h / "mbox").write_bytes(b"")
+    q.chown_all(h)
+    s = start()
+    i, mess = queued(q, sender="owner-list-@r.example-@[]",
+                     recips=["joe-box@a.example", "joe-prog@a.example", "joe-fwd@a.example",
+                             "joe-list-any@a.example", "joe-stop@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert log.count(": success: ") >= 5, log
+    box = (h / "mbox").read_bytes()
+    assert box.startswith(b"From owner-list-joe-box=a.example@r.example ")
+    prog = (q.dir / "prog.out").read_text()
+    assert prog == "owner-list-joe-prog=a.example@r.example joe-prog@a.example prog\n"
+    assert len(maildir_new(h)) == 1  # joe-list-any; joe-stop stopped at 99
+    s.wait_log(r"to remote ok@r.example$")
+    s.wait_log(r"success: Accepted.done.$")
+    assert b"r.example owner-list-joe-fwd=a.example@r.example ok@r.example\n" in \
+        (out / "args").read_bytes()
+
+
+def test_send_virtualdomains_and_hup(sendq):
+    q, start = sendq
+    out = remote_recorder(q)
+    q.control("virtualdomains", "v.example:joe-virt\n")
+    (q.home / ".qmail-virt-default").write_text("./Maildir/\n")
+    q.chown_all(q.home)
+    s = start()
+    i, mess = queued(q, sender="", recips=["Someone@v.example", "ok@w.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert f"msg {i} to local joe-virt-Someone@v.example\n" in log
+    assert f"msg {i} to remote ok@w.example\n" in log
+    (msg,) = maildir_new(q.home)
+    assert b"\nDelivered-To: joe-virt-Someone@v.example\n" in msg
+    # After HUP, w.example is virtual too.
+    q.control("virtualdomains", "v.example:joe-virt\nw.example:joe-virt\n")
+    os.kill(s.p.pid, 1)
+    deadline = time.time() + 20
+    while True:
+        j, mess = queued(q, sender="", recips=["ok@w.example"])
+        os.kill(s.p.pid, 14)
+        s.wait_log(rf"^end msg {j}$")
+        if f"msg {j} to local joe-virt-ok@w.example\n" in s.text() or time.time() > deadline:
+            break
+    assert f"msg {j} to local joe-virt-ok@w.example\n" in s.text()
+
+
+def test_send_sticky_home_defers_until_fixed(sendq):
+    q, start = sendq
+    os.chmod(q.home, 0o1755)
+    s = start()
+    i, mess = queued(q, recips=["joe@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(r"^delivery 1: deferral: Home_directory_is_sticky:_user_is_editing_his_\.qmail_file\._\(#4\.2\.1\)/$")
+    os.chmod(q.home, 0o755)
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    assert len(maildir_new(q.home)) == 1
+
+
+def test_send_logger_and_percenthack(sendq):
+    q, start = sendq
+    remote_recorder(q)
+    q.control("percenthack", "r.example\n")
+    logged = q.dir / "logged"
+    q.script("bin/test-logger", f"cat > {logged}\n")
+    p = subprocess.Popen(as_user([str(q.bin / "qmail-start"), "./Maildir/", "test-logger"]),
+                         stdin=subprocess.DEVNULL, env=q.env(), start_new_session=True)
+    try:
+        i, mess = queued(q, recips=["joe%a.example@r.example"])
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            os.kill(p.pid, 14)
+            if logged.exists() and f"end msg {i}\n" in logged.read_text():
+                break
+            time.sleep(0.1)
+        text = logged.read_text()
+        assert f"msg {i} to local joe@a.example\n" in text
+    finally:
+        os.kill(p.pid, 15)
+        p.wait(timeout=20)
+        try:
+            os.killpg(p.pid, 9)
+        except ProcessLookupError:
+            pass
+    assert len(maildir_new(q.home)) == 1
+
+
+FILTER = """exec 3<&1
+case "$QQ_MODE" in
+  custom) printf 'DNo thanks, filtered here.' >&6; exit 82 ;;
+  temp) exit 71 ;;
+esac
+exec {qq}
+"""
+
+
+def test_send_qmailqueue_filter_and_custom_errors(sendq):
+    q, start = sendq
+    filt = q.script("bin/filter", FILTER.format(qq=q.bin / "qmail-queue"))
+    s = start()
+    msg = b"To: joe@a.example\nSubject: filtered\n\nbody\n"
+    r = q.run("qmail-inject", ["-fjoe@b.example", "joe@a.example"], input=msg,
+              env={"QMAILQUEUE": str(filt), "QQ_MODE": "custom"})
+    assert (r.code, r.err) == (100, b"qmail-inject: fatal: No thanks, filtered here.\n"), r
+    r = q.run("qmail-inject", ["-fjoe@b.example", "joe@a.example"], input=msg,
+              env={"QMAILQUEUE": str(filt), "QQ_MODE": "temp"})
+    assert r.code == 111, r
+    r = q.run("qmail-inject", ["-fjoe@b.example", "joe@a.example"], input=msg,
+              env={"QMAILQUEUE": str(filt)})
+    assert r.code == 0, r
+    i = q.ids()[-1]
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    (got,) = maildir_new(q.home)
+    assert b"Subject: filtered\n" in got
+
+
+def test_qmail_start_usage_failure_is_silent(q):
+    # Without qmail-send in $PATH, qmail-start exits 111 and says nothing.
+    p = subprocess.run(as_user(["/usr/bin/env", "PATH=/nonexistent", str(q.bin / "qmail-start")]),
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=20)
+    assert (p.returncode, p.stdout, p.stderr) == (111, b"", b"")
+
+
+def test_send_restart_carries_on(sendq):
+    q, start = sendq
+    state = q.dir / "tries"
+    (q.home / ".qmail-flaky").write_text(
+        f"|echo try >> {state}; test $(wc -l < {state}) -ge 2 || exit 111\n./Maildir/\n")
+    q.chown_all(q.home)
+    # Queued while nothing runs: picked up from todo/ at the start.
+    i, mess = queued(q, recips=["joe-flaky@a.example"])
+    s = start()
+    s.wait_log(r"^delivery 1: deferral: ")
+    os.kill(s.p.pid, 15)
+    assert s.p.wait(timeout=20) == 0
+    assert f"info/{i % q.split}/{i}" in q.files()
+    # A new qmail-send tries the deferred message at once.
+    s2 = start()
+    s2.wait_log(rf"^end msg {i}$")
+    assert len(maildir_new(q.home)) == 1
+    assert q.files() == []
+
+
+def test_send_obeys_concurrencylocal(sendq):
+    q, start = sendq
+    q.control("concurrencylocal", "1\n")
+    (q.home / ".qmail-slow").write_text("|sleep 0.2\n")
+    q.chown_all(q.home)
+    s = start()
+    i, mess = queued(q, recips=["joe-slow@a.example"] * 3)
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^end msg {i}$")
+    log = s.text()
+    assert log.count(f"msg {i} to local joe-slow@a.example\n") == 3
+    assert "status: local 1/1 remote 0/20\n" in log
+    assert "status: local 2/" not in log
+
+
+def children(pid):
+    out = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = open(f"/proc/{d}/stat").read()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            if ppid == pid:
+                out[comm] = int(d)
+    return out
+
+
+def test_send_dies_when_a_spawner_is_lost(sendq):
+    q, start = sendq
+    s = start()
+    s.wait_log(r"^status: local 0/10 remote 0/20$")
+    kids = children(s.p.pid)
+    assert set(kids) >= {"qmail-lspawn", "qmail-rspawn", "qmail-clean"}, kids
+    os.kill(kids["qmail-lspawn"], 9)
+    assert s.p.wait(timeout=20) == 111
+    s.wait_log(r"^alert: oh no! lost spawn connection! dying...$")
