@@ -20,7 +20,7 @@ each, the ratio qbox/stunnel (the target is >= 1.0), and the servers' CPU
 time per handshake. Reports, never fails the build (exit 0), unless asked
 with --strict.
 
-usage: test/bench/tls_bench.py [--seconds S] [--clients N] [--client s_time|python] [--strict]
+usage: test/bench/tls_bench.py [--seconds S] [--rounds R] [--clients N] [--client s_time|python] [--strict]
 """
 import argparse
 import multiprocessing
