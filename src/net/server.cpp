@@ -172,18 +172,24 @@ struct Child {
   fatal_sys(kExitTemp, kDrop, what, arg, tail);
 }
 
-// PROTO-style variable: "TCP" + suffix, and for an IPv6 peer also the
-// "TCP6" + suffix twin right after it.
-void set_var(const Child& c, const char* suffix, const char* value) {
-  Str name(g_opt->proto);
+// prefix + suffix, and with `twin` also prefix + "6" + suffix right after.
+void set_prefixed(const char* prefix, bool twin, const char* suffix, const char* value) {
+  Str name(prefix);
   name.append(suffix);
   env::set(name, value);
-  if (c.v6) {
-    name = g_opt->proto;
+  if (twin) {
+    name = prefix;
     name.push('6');
     name.append(suffix);
     env::set(name, value);
   }
+}
+
+// PROTO-style variable: "TCP" + suffix, and for an IPv6 peer also the
+// "TCP6" + suffix twin right after it; the same under also_proto.
+void set_var(const Child& c, const char* suffix, const char* value) {
+  set_prefixed(g_opt->proto, c.v6 && g_opt->v6_names, suffix, value);
+  if (g_opt->also_proto) set_prefixed(g_opt->also_proto, c.v6, suffix, value);
 }
 
 // The name of ip, when DNS has one.
@@ -340,15 +346,17 @@ void restore_signals() {
   if (!c.local_host) c.local_host = lookup_name(c.local.ip, c.local_host_s);
 
   Str proto(g_opt->proto);
-  if (c.v6) proto.push('6');
+  if (c.v6 && g_opt->v6_names) proto.push('6');
   env::set("PROTO", proto.c_str());
   set_var(c, "LOCALIP", c.local_ip);
   set_var(c, "LOCALPORT", c.local_port);
   set_var(c, "LOCALHOST", c.local_host);
   if (c.v6 && c.local.scope_id) {
     char ifname[IF_NAMESIZE];
-    if (::if_indextoname(c.local.scope_id, ifname))
-      env::set(Str(g_opt->proto).append("6INTERFACE"), ifname);
+    if (::if_indextoname(c.local.scope_id, ifname)) {
+      if (g_opt->v6_names) env::set(Str(g_opt->proto).append("6INTERFACE"), ifname);
+      if (g_opt->also_proto) env::set(Str(g_opt->also_proto).append("6INTERFACE"), ifname);
+    }
   }
 
   if (g_opt->remote_host) {

@@ -33,7 +33,8 @@
 // each unset when unknown. For an IPv6 peer as ucspi-tcp6 sets them:
 // PROTO=TCP6, each classic variable next to its TCP6 twin (TCPLOCALIP and
 // TCP6LOCALIP, ...), and TCP6INTERFACE for a link-local address.
-// (`proto` replaces "TCP" in all of these names.)
+// (`proto` replaces "TCP" in all of these names; see v6_names and
+// also_proto for sslserver's variations.)
 //
 // LIMITS (the tcpserver limits patch, 2007-12-22 version). MAXLOAD
 // (1-minute load average x100), MAXCONNIP (connections from one address),
@@ -65,6 +66,14 @@ struct ServerOptions {
   const char* prog = "tcpserver";  // the name in messages
   const char* usage = "";          // printed as "PROG: usage: USAGE"
   const char* proto = "TCP";       // PROTO and the prefix of the variables
+  // An IPv6 peer gets PROTO=TCP6 and TCP6* twins (ucspi-tcp6); sslserver
+  // turns this off for its own names (PROTO=SSL, SSL* only, as ucspi-ssl).
+  bool v6_names = true;
+  // Every variable also under this prefix, the way tcpserver sets it (TCP*,
+  // and the TCP6* twins for an IPv6 peer), before the rules are applied so
+  // that a rule may still override them; PROTO keeps `proto`. sslserver:
+  // "TCP", for programs written for tcpserver. nullptr: none.
+  const char* also_proto = nullptr;
   int verbosity = 1;               // -q 0, -Q 1, -v 2
   unsigned long limit = 40;        // -c
   unsigned long backlog = 20;      // -b

@@ -122,16 +122,47 @@ const Suite* find_suite(uint16_t id) {
   return nullptr;
 }
 
+// The fastest implementations for this CPU, as BearSSL's
+// br_ssl_engine_set_default_aes_gcm() and _chapol() pick them, found once:
+// each pick asks CPUID, which traps to the hypervisor in a VM.
+struct CpuImpls {
+  bool done = false;
+  bool aesni = false;
+  const br_block_ctr_class* aes_ctr = nullptr;
+  br_ghash ghash = nullptr;
+  br_chacha20_run chacha20 = nullptr;
+  br_poly1305_run poly1305 = nullptr;
+};
+CpuImpls g_cpu;
+
+const CpuImpls& cpu_impls() {
+  if (!g_cpu.done) {
+    g_cpu.aes_ctr = br_aes_x86ni_ctr_get_vtable();
+    g_cpu.aesni = g_cpu.aes_ctr != nullptr;
+    if (!g_cpu.aes_ctr) g_cpu.aes_ctr = &br_aes_ct64_ctr_vtable;
+    g_cpu.ghash = br_ghash_pclmul_get();
+    if (!g_cpu.ghash) g_cpu.ghash = &br_ghash_ctmul64;
+    g_cpu.chacha20 = br_chacha20_sse2_get();
+    if (!g_cpu.chacha20) g_cpu.chacha20 = &br_chacha20_ct_run;
+    g_cpu.poly1305 = br_poly1305_ctmulq_get();
+    if (!g_cpu.poly1305) g_cpu.poly1305 = &br_poly1305_ctmul_run;
+    g_cpu.done = true;
+  }
+  return g_cpu;
+}
+
 void setup_engine(br_ssl_engine_context* eng) {
+  const CpuImpls& cpu = cpu_impls();
   br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
   // Hardware AES makes AES-GCM the fastest; without it ChaCha20 is, and
   // BearSSL's portable AES is constant-time but slow.
-  uint16_t ids[6];
+  constexpr std::size_t kSuites = sizeof kAes / sizeof kAes[0] + sizeof kChacha / sizeof kChacha[0];
+  static_assert(kSuites <= BR_MAX_CIPHER_SUITES, "BearSSL's table of suites is too small");
+  uint16_t ids[kSuites];
   std::size_t n = 0;
-  bool aesni = br_aes_x86ni_ctr_get_vtable() != nullptr;
-  if (!aesni) for (const auto& s : kChacha) ids[n++] = s.id;
+  if (!cpu.aesni) for (const auto& s : kChacha) ids[n++] = s.id;
   for (const auto& s : kAes) ids[n++] = s.id;
-  if (aesni) for (const auto& s : kChacha) ids[n++] = s.id;
+  if (cpu.aesni) for (const auto& s : kChacha) ids[n++] = s.id;
   br_ssl_engine_set_suites(eng, ids, n);
   br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
   br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
@@ -140,8 +171,12 @@ void setup_engine(br_ssl_engine_context* eng) {
   br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);
   br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
   br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-  br_ssl_engine_set_default_aes_gcm(eng);
-  br_ssl_engine_set_default_chapol(eng);
+  br_ssl_engine_set_gcm(eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+  br_ssl_engine_set_aes_ctr(eng, cpu.aes_ctr);
+  br_ssl_engine_set_ghash(eng, cpu.ghash);
+  br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+  br_ssl_engine_set_chacha20(eng, cpu.chacha20);
+  br_ssl_engine_set_poly1305(eng, cpu.poly1305);
   br_ssl_engine_set_ec(eng, br_ec_get_default());
   br_ssl_engine_set_rsavrfy(eng, br_rsa_pkcs1_vrfy_get_default());
   br_ssl_engine_set_ecdsa(eng, br_ecdsa_vrfy_asn1_get_default());
@@ -208,6 +243,8 @@ struct Deadline {
 };
 
 }  // namespace
+
+void detect_cpu() { cpu_impls(); }
 
 // ---- the session -----------------------------------------------------------------
 
@@ -667,6 +704,12 @@ const char* Session::cipher() const {
 unsigned Session::cipher_bits() const {
   const Suite* s = s_ ? find_suite(s_->eng->session.cipher_suite) : nullptr;
   return s ? s->bits : 0;
+}
+
+std::string_view Session::session_id() const {
+  if (!s_ || !s_->established) return {};
+  const br_ssl_session_parameters& p = s_->eng->session;
+  return {reinterpret_cast<const char*>(p.session_id), p.session_id_len};
 }
 
 bool Session::peer_verified() const {

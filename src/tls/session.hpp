@@ -53,6 +53,11 @@ enum class Pipelined {
   kRefuse,   // drop it and fail the start
 };
 
+// Picks the fastest AES, GHASH, ChaCha20 and Poly1305 code for this CPU,
+// which asks CPUID (slow in a VM). Sessions do it on first use; a server
+// that forks a child per connection calls it once before, for them all.
+void detect_cpu();
+
 class Session {
  public:
   Session() = default;
@@ -127,6 +132,9 @@ class Session {
   const char* version() const;
   const char* cipher() const;
   unsigned cipher_bits() const;
+  // The session ID the server chose (32 bytes; empty before the handshake),
+  // as ucspi-ssl puts it, hex encoded, in $SSL_SESSION_ID.
+  std::string_view session_id() const;
   // The peer certificate's subject ("/C=DE/O=Example/CN=name"), only when
   // its chain was verified: a client certificate under ClientAuth, the
   // server's certificate on the client side unless insecure. Else empty.

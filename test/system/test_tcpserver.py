@@ -49,9 +49,11 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
 # ---- servers and clients ------------------------------------------------------
 
 class Server:
-    """One tcpserver with -1, its port, and its stderr as a list of lines."""
+    """One tcpserver with -1, its port, and its stderr as a list of lines
+    (sslserver's tests use it too: `name` starts the log lines)."""
 
     def __init__(self, exe, args, env=None, cwd=None):
+        self.name = os.path.basename(exe)
         env = dict(BASE_ENV if env is None else env)
         self.proc = subprocess.Popen([exe, "-1"] + list(args), stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -104,14 +106,14 @@ class Server:
 
     def wait_count(self, word, n, timeout=10.0):
         """Waits for n lines starting "tcpserver: WORD "."""
-        pre = "tcpserver: " + word + " "
+        pre = self.name + ": " + word + " "
         return self.wait_log(lambda ls: sum(1 for l in ls if l.startswith(pre)) >= n, timeout,
                              f"{n} {word!r} lines")
 
     def wait_idle(self, ends, limit=40):
         """Waits for `ends` children to have ended and the status line after."""
         self.wait_count("end", ends)
-        last = "tcpserver: status: 0/%d" % limit
+        last = self.name + ": status: 0/%d" % limit
         return self.wait_log(lambda ls: ls[-1] == last, what=repr(last))
 
     def kill(self):

@@ -214,6 +214,58 @@ TEST_CASE("pathexec searches PATH and reports why it failed") {
   CHECK(run_child(crash, nullptr) == -9);
 }
 
+// pathspawn in a child of ours (PATH is process-wide), reporting as
+// run_child does: the program's exit code, or 41/42/43 for the errors.
+static int spawn_child(char* const* argv, const char* path, Str* out = nullptr) {
+  int p[2];
+  REQUIRE(::pipe(p) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(p[0]);
+    if (path) env::set("PATH", path);
+    ::setenv("PATH", path ? path : "/bin:/usr/bin", 1);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+    pid_t kid;
+    int e = pathspawn(&kid, argv, &fa);
+    if (e) _exit(e == ENOENT ? 41 : e == EACCES ? 42 : 43);
+    ::close(p[1]);
+    int st = 0;
+    if (wait_pid(kid, &st) != kid) _exit(44);
+    if (wait_crashed(st)) _exit(45);
+    _exit(wait_exitcode(st));
+  }
+  ::close(p[1]);
+  Str got;
+  read_all(p[0], got);
+  ::close(p[0]);
+  if (out) *out = got;
+  int st = 0;
+  CHECK(wait_pid(pid, &st) == pid);
+  return wait_exitcode(st);
+}
+
+TEST_CASE("pathspawn searches PATH like pathexec, applies file actions, reports errors") {
+  char sh[] = "sh", c[] = "-c", code[] = "echo \"$QBOX_T_SPAWN\"; exit 7", none[] = "qbox-no-such-program";
+  char* ok[] = {sh, c, code, nullptr};
+  Str out;
+  env::set("QBOX_T_SPAWN", "recorded");  // the recorded environment is the child's
+  CHECK(spawn_child(ok, "/nonexistent:/bin:/usr/bin", &out) == 7);
+  env::unset("QBOX_T_SPAWN");
+  CHECK(out == "recorded\n");
+  char* missing[] = {none, nullptr};
+  CHECK(spawn_child(missing, "/bin:/usr/bin") == 41);
+  char abs[] = "/nonexistent/prog";
+  char* absent[] = {abs, nullptr};
+  CHECK(spawn_child(absent, nullptr) == 41);
+  char etc[] = "passwd";
+  char* noexec[] = {etc, nullptr};
+  CHECK(spawn_child(noexec, "/etc") == 42);
+  // An access error is remembered while the search goes on.
+  CHECK(spawn_child(noexec, "/etc:/nonexistent") == 42);
+}
+
 TEST_CASE("wait_nohang and the self-pipe") {
   int st;
   CHECK(wait_nohang(&st) <= 0);

@@ -1,0 +1,281 @@
+// sslserver: tcpserver with TLS, compatible with ucspi-ssl's sslserver for
+// SMTPS and POP3S. The listening, the rules, the limits and the -v log are
+// tcpserver's (src/net/server.hpp); each allowed connection's child does
+// the TLS handshake itself (BearSSL, src/tls), sets the TLS environment and
+// runs the program on pipes, relaying between them and the connection.
+//
+// Options: tcpserver's (with TCP_NODELAY on unless -d, as ucspi-ssl's
+// code has it), plus ucspi-ssl's -i (require a valid client certificate,
+// checked against $CAFILE) and -I (ask for none, the default), -T
+// (handshake timeout, 26 s), -w (idle timeout, 3600 s), -e/-E (tcpserver's
+// variables too, or not), -s/-S (the SSL_* session variables, or not), -V
+// (fehcom's: -v, and protocol:cipher in the "ssl PID accept" line), and,
+// for the sake of existing run scripts, -a/-A and -N, which change nothing.
+//
+// Differences from ucspi-ssl: the TCP* variables (-e) and the SSL_*
+// variables (-s) are set by default; the certificate and key are always
+// read before -u/-g take effect (as with -a); -n (UCSPI-TLS) and -3
+// (encrypted keys) are not supported; a client certificate under -i is not
+// matched against the client's host name; the program starts only once
+// the handshake has succeeded (ucspi-ssl starts it at once, and without -s
+// it runs even for a client whose handshake then fails).
+// $CERTFILE (or $CERTCHAINFILE) names the chain, $KEYFILE the key (unset
+// or empty: the key is in the certificate file); $CADIR, $CCAFILE,
+// $CIPHERS, $DHFILE and $VERIFYDEPTH are ignored: the policy is fixed
+// (TLS 1.2, ECDHE with AES-GCM or ChaCha20-Poly1305).
+#include <bearssl.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "base/applet.hpp"
+#include "base/die.hpp"
+#include "base/env.hpp"
+#include "base/fd.hpp"
+#include "base/getopt.hpp"
+#include "base/num.hpp"
+#include "net/server.hpp"
+#include "proc/child.hpp"
+#include "proc/exec.hpp"
+#include "tls/creds.hpp"
+#include "tls/session.hpp"
+
+using namespace qbox;
+
+static constexpr char kUsage[] =
+    "sslserver [ -1UXpPhHrRoOdDqQvViIeEsSaAN ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] "
+    "[ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] [ -T ssltimeout ] "
+    "[ -w progtimeout ] host port program";
+
+// tcpserver's letters and ucspi-ssl's.
+static constexpr char kOptions[] = "dDvqQhHrR1UXx:t:u:g:l:b:B:c:pPoOiIeEsSaAnNVT:w:";
+
+static constexpr char kProg[] = "sslserver";
+static constexpr char kFatal[] = "sslserver: fatal: ";
+static constexpr char kDrop[] = "sslserver: warning: dropping connection, ";
+
+namespace {
+
+struct Config {
+  net::ServerOptions o;
+  bool show_cipher = false;      // -V
+  bool ssl_env = true;           // -s / -S
+  unsigned long ssl_timeout = 26;    // -T, seconds
+  unsigned long prog_timeout = 3600; // -w, seconds
+  const char* banner = "";       // -B, sent through TLS after the handshake
+  tls::Credentials creds;
+  tls::TrustAnchors client_cas;
+  tls::ServerConfig tls;
+  Str server_dn;                 // $SSL_SERVER_S_DN
+};
+
+template <class... A>
+[[noreturn]] void fatal(const Config& c, const A&... a) {
+  if (c.o.verbosity) die(kExitTemp, kFatal, a...);
+  _exit(kExitTemp);
+}
+
+template <class... A>
+[[noreturn]] void drop(const Config& c, const A&... a) {
+  if (c.o.verbosity) warn(kDrop, a...);
+  _exit(kExitTemp);
+}
+
+// After a failed handshake: a clean end for the client (a plain-text one,
+// say): our FIN first, then whatever it sent and we did not read is
+// dropped, so that the close does not answer it with a reset.
+void close_gently(int fd) {
+  ::shutdown(fd, SHUT_WR);
+  char buf[4096];
+  for (int i = 0; i < 16; ++i)
+    if (::recv(fd, buf, sizeof buf, MSG_DONTWAIT) <= 0) break;
+  ::close(fd);
+}
+
+// A failed start or handshake: logged (the peer's address is in the
+// "pid ... from" line before it), the connection closed gently.
+[[noreturn]] void drop_handshake(const Config& c, int fd, const tls::Session& s) {
+  close_gently(fd);
+  drop(c, "unable to accept SSL: ", s.error());
+}
+
+// A timeout in seconds as poll() milliseconds (0 from the command line:
+// no time at all, as ucspi-ssl's; capped, never negative).
+int to_ms(unsigned long s) { return s > 2000000 ? 2000000000 : static_cast<int>(s * 1000); }
+
+// The subject of our own certificate, once, in the parent.
+void server_subject(Config& c) {
+  const br_x509_certificate& cert = c.creds.chain()[0];
+  Str der;
+  br_x509_decoder_context dc;
+  br_x509_decoder_init(&dc, tls::collect_dn, &der);
+  br_x509_decoder_push(&dc, cert.data, cert.data_len);
+  if (br_x509_decoder_last_error(&dc) == 0) tls::format_dn(der, c.server_dn);
+}
+
+// Everything from the environment and the files, before serving: a
+// mistake here stops sslserver at once, not each connection.
+void load_credentials(Config& c) {
+  const char* cert = env::get("CERTCHAINFILE");
+  if (!cert || !*cert) cert = env::get("CERTFILE");
+  if (!cert || !*cert) fatal(c, "unable to load certificate: $CERTFILE is not set");
+  const char* key = env::get("KEYFILE");  // unset or empty: in $CERTFILE
+  Str err;
+  if (!c.creds.load(cert, key, err)) fatal(c, err);
+  server_subject(c);
+  c.tls.creds = &c.creds;
+  if (c.tls.client_auth != tls::ClientAuth::kNone) {
+    const char* ca = env::get("CAFILE");
+    if (!ca || !*ca) fatal(c, "unable to load CA list: -i needs $CAFILE");
+    if (!c.client_cas.load(ca, err)) fatal(c, err);
+    c.tls.client_cas = &c.client_cas;
+  }
+}
+
+void hex(Str& out, std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (unsigned char b : bytes) {
+    out.push(kDigits[b >> 4]);
+    out.push(kDigits[b & 15]);
+  }
+}
+
+// ucspi-ssl's session variables (-s), for what BearSSL knows.
+void set_ssl_env(const Config& c, const tls::Session& s) {
+  env::set("SSL_PROTOCOL", s.version());
+  Str id;
+  hex(id, s.session_id());
+  env::set("SSL_SESSION_ID", id.c_str());
+  env::set("SSL_CIPHER", s.cipher());
+  char bits[kNumDigits + 1];
+  std::string_view b = fmt_num(bits, s.cipher_bits());
+  std::memmove(bits, b.data(), b.size());
+  bits[b.size()] = 0;
+  env::set("SSL_CIPHER_EXPORT", "false");
+  env::set("SSL_CIPHER_USEKEYSIZE", bits);
+  env::set("SSL_CIPHER_ALGKEYSIZE", bits);
+  env::set("SSL_VERSION_INTERFACE", "qbox sslserver");
+  env::set("SSL_VERSION_LIBRARY", "BearSSL");
+  if (!c.server_dn.empty()) env::set("SSL_SERVER_S_DN", c.server_dn.c_str());
+  std::string_view dn = s.peer_subject();
+  Str d(dn);
+  env::set("SSL_CLIENT_S_DN", dn.empty() ? nullptr : d.c_str());
+}
+
+// Lifts a descriptor above 2 (the parent closed 0 and 1, so a pipe may
+// land there), close-on-exec; -1 on failure.
+int above_stdio(Fd& fd) {
+  if (fd.get() > 2) return 0;
+  int n = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
+  if (n < 0) return -1;
+  fd.reset(n);
+  return 0;
+}
+
+// Starts the program on the other ends of the pipes, with vfork semantics
+// (posix_spawn): it never sees the socket, which is close-on-exec.
+pid_t spawn_program(Fd& in, Fd& out, char** argv) {
+  if (above_stdio(in) != 0 || above_stdio(out) != 0) return -1;
+  posix_spawn_file_actions_t fa;
+  if ((errno = posix_spawn_file_actions_init(&fa)) != 0) return -1;
+  pid_t pid = -1;
+  int e = posix_spawn_file_actions_adddup2(&fa, in.get(), 0);
+  if (!e) e = posix_spawn_file_actions_adddup2(&fa, out.get(), 1);
+  if (!e) e = pathspawn(&pid, argv, &fa);
+  posix_spawn_file_actions_destroy(&fa);
+  errno = e;
+  return e ? -1 : pid;
+}
+
+// The child of an allowed connection: handshake, environment, program,
+// relay. Exits with the program's exit code once the session is over.
+void child(void* ctx, const net::Connection& conn, char** argv) {
+  Config& c = *static_cast<Config*>(ctx);
+  tls::Session s;
+  if (!s.start_server(c.tls, conn.fd, conn.fd) || !s.handshake(to_ms(c.ssl_timeout)))
+    drop_handshake(c, conn.fd, s);
+  // The key is not needed any more (no renegotiation): wipe it from this
+  // process, which lives as long as the connection.
+  c.creds = tls::Credentials();
+
+  char pid[kNumDigits];
+  if (c.o.verbosity >= 2) {
+    std::string_view p = fmt_num(pid, static_cast<unsigned long>(::getpid()));
+    if (c.show_cipher)
+      warn(kProg, ": ssl ", p, " accept ", s.version(), ":", s.cipher());
+    else
+      warn(kProg, ": ssl ", p, " accept ");
+  }
+  if (c.ssl_env) set_ssl_env(c, s);
+
+  int in[2], out[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) net::drop_connection_sys("unable to create pipe: ");
+  Fd in_r(in[0]), in_w(in[1]);
+  if (::pipe2(out, O_CLOEXEC) != 0) net::drop_connection_sys("unable to create pipe: ");
+  Fd out_r(out[0]), out_w(out[1]);
+  pid_t kid = spawn_program(in_r, out_w, argv);
+  if (kid < 0) net::drop_connection_sys(Str("unable to run ").append(argv[0]).append(": ").c_str());
+  in_r.reset();
+  out_w.reset();
+  sig_ignore(SIGPIPE);  // the relay writes to the program's pipe
+
+  if (*c.banner && (s.write(c.banner, to_ms(c.prog_timeout)) != 0 || s.flush(to_ms(c.prog_timeout)) != 0))
+    drop(c, "unable to print banner: ", s.error());
+  if (s.relay(in_w, out_r, to_ms(c.prog_timeout)) != 0) drop(c, "unable to speak SSL: ", s.error());
+  out_r.reset();  // a program still writing gets SIGPIPE
+  int wstat;
+  if (wait_pid(kid, &wstat) == kid && !wait_crashed(wstat)) _exit(wait_exitcode(wstat));
+  _exit(0);
+}
+
+}  // namespace
+
+static int sslserver_main(int argc, char** argv) {
+  Config c;  // serve() never returns; the children get it through the hook
+  net::ServerOptions& o = c.o;
+  o.prog = kProg;
+  o.usage = kUsage;
+  o.proto = "SSL";
+  o.v6_names = false;    // PROTO=SSL and SSL* for IPv6 peers too, as ucspi-ssl
+  o.also_proto = "TCP";  // and tcpserver's names, for qmail-smtpd and friends
+  o.delay = false;       // ucspi-ssl's sslserver sets TCP_NODELAY unless -d
+  GetOpt g(argc, argv, kOptions);
+  int opt;
+  while ((opt = g.next()) != -1) {
+    switch (opt) {
+      case 'i': c.tls.client_auth = tls::ClientAuth::kRequire; break;
+      case 'I': c.tls.client_auth = tls::ClientAuth::kNone; break;
+      case 'e': o.also_proto = "TCP"; break;
+      case 'E': o.also_proto = nullptr; break;
+      case 's': c.ssl_env = true; break;
+      case 'S': c.ssl_env = false; break;
+      case 'a': case 'A': case 'N': break;
+      case 'n':
+        die(kExitPerm, kFatal, "-n (UCSPI-TLS) is not supported: the program gets plain text on 0 and 1");
+      case 'V': o.verbosity = 2; c.show_cipher = true; break;
+      case 'T': scan_ulong(g.arg(), c.ssl_timeout); break;
+      case 'w': scan_ulong(g.arg(), c.prog_timeout); break;
+      case 'B': c.banner = g.arg(); break;
+      default:
+        if (!net::server_option(o, opt, g.arg())) net::serve_usage(o);
+    }
+  }
+  o.banner = "";  // sent through TLS by the child instead
+  char** rest = g.rest();
+  // Bad usage first, as ucspi-ssl: host, port and program must be there.
+  if (!rest[0] || !rest[1] || !rest[2]) {
+    if (o.verbosity) net::serve_usage(o);
+    _exit(kExitPerm);
+  }
+  load_credentials(c);
+  tls::detect_cpu();  // once, for every child
+  net::serve(o, rest, child, &c);
+}
+
+extern const AppletInfo applet_sslserver = {"accept TLS connections and run a program for each", kUsage,
+                                            sslserver_main};
