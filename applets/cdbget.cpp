@@ -6,6 +6,7 @@
 
 #include "base/applet.hpp"
 #include "base/die.hpp"
+#include "base/num.hpp"
 #include "cdb/cdbfile.hpp"
 #include "io/buffer.hpp"
 
@@ -13,15 +14,6 @@ using namespace qbox;
 
 static constexpr char kUsage[] = "cdbget key [skip]";
 static constexpr char kFatal[] = "cdbget: fatal: ";
-
-// djb's scan_ulong: leading digits, wrapping silently on overflow.
-static std::size_t scan_ulong(const char* s, unsigned long& out) {
-  std::size_t i = 0;
-  unsigned long v = 0;
-  for (; s[i] >= '0' && s[i] <= '9'; ++i) v = v * 10 + static_cast<unsigned long>(s[i] - '0');
-  out = v;
-  return i;
-}
 
 static int cdbget_main(int argc, char** argv) {
   auto usage = [&] { die(kExitPerm, "usage: ", argv[0], " key [skip]\n"); };

@@ -33,6 +33,7 @@
 #include "base/env.hpp"
 #include "base/fd.hpp"
 #include "base/getopt.hpp"
+#include "base/num.hpp"
 #include "base/str.hpp"
 #include "dns/conf.hpp"
 #include "dns/name.hpp"
@@ -256,13 +257,6 @@ Verb verb_of(std::string_view v) {
   converse(msg);
 }
 
-// scan_ulong: the leading digits, wrapping around; none is 0.
-unsigned long scan_ulong(const char* s) {
-  unsigned long v = 0;
-  for (; *s >= '0' && *s <= '9'; ++s) v = v * 10 + static_cast<unsigned long>(*s - '0');
-  return v;
-}
-
 }  // namespace
 
 static int rblsmtpd_main(int argc, char** argv) {
@@ -291,7 +285,7 @@ static int rblsmtpd_main(int argc, char** argv) {
       case 'B': r.bounce = false; break;
       case 'c': r.fail_closed = true; break;
       case 'C': r.fail_closed = false; break;
-      case 't': timeout = scan_ulong(g.arg()); break;
+      case 't': scan_ulong(g.arg(), timeout); break;
       case 'r': r.rbl(g.arg()); break;
       case 'a': r.antirbl(g.arg()); break;
       default: usage();

@@ -7,6 +7,7 @@
 #include "base/applet.hpp"
 #include "base/die.hpp"
 #include "base/getopt.hpp"
+#include "base/num.hpp"
 #include "proc/exec.hpp"
 
 using namespace qbox;
@@ -28,9 +29,8 @@ static void set_soft(int resource, const char* arg) {
     // Leading digits, as the classic scan_ulong reads them: no sign, an
     // empty number is 0, and a number too large wraps around.
     unsigned long u = 0;
-    const char* p = arg;
-    for (; *p >= '0' && *p <= '9'; ++p) u = u * 10 + static_cast<unsigned long>(*p - '0');
-    if (*p) usage();
+    std::string_view a(arg);
+    if (scan_ulong(a, u) != a.size()) usage();
     r.rlim_cur = u;
     if (r.rlim_cur > r.rlim_max) r.rlim_cur = r.rlim_max;
   }
