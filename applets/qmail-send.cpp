@@ -1,23 +1,24 @@
 // qmail-send: deliver mail messages from the queue (qmail-send(8)).
 //
 // Started by qmail-start: descriptor 0 is the log, 1/2 talk to
-// qmail-lspawn, 3/4 to qmail-rspawn, 5/6 to qmail-clean. Runs in
-// QMAILHOME/queue. Takes new messages out of todo/ (at most kTodoBatch per
-// turn of the loop, so a large todo never starves deliveries), sorts their
-// recipients into local/ and remote/ with control/locals,
-// control/virtualdomains ("user-" prefixes) and control/percenthack, hands
-// them to the spawners within control/concurrencylocal and
-// concurrencyremote, retries deferrals on qmail's schedule (src/send),
-// gives up after control/queuelifetime, and bounces failures in QSBMF to
-// the sender (double bounces to control/doublebounceto at
-// control/doublebouncehost). HUP rereads locals and virtualdomains, ALRM
-// retries everything now, TERM ends once running deliveries are done.
+// qmail-lspawn, 3/4 to qmail-rspawn, 5/6 to qmail-clean, 7/8 to qmail-todo,
+// which takes new messages out of todo/ and says which ones it sorted into
+// local/ and remote/ (see qmail-todo.cpp). Runs in QMAILHOME/queue. Hands the recipients to the spawners
+// within control/concurrencylocal and concurrencyremote, retries deferrals
+// on qmail's schedule (src/send), gives up after control/queuelifetime, and
+// bounces failures in QSBMF to the sender (double bounces to
+// control/doublebounceto at control/doublebouncehost). HUP rereads locals
+// and virtualdomains, ALRM retries everything now, TERM ends once running
+// deliveries are done. The next retry of each message is kept, as in
+// qmail, in the modification time of its local/ and remote/ files: written
+// at exit, read at start.
 #include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
+#include <utime.h>
 #include <unistd.h>
 #include <vector>
 
@@ -38,13 +39,11 @@ using namespace qbox;
 
 namespace {
 
-constexpr unsigned kTodoBatch = 50;
 const char* const kChanName[2] = {"local", "remote"};
 const char* const kChanDir[2] = {"local/", "remote/"};
 
 unsigned split = queue::kDefaultSplit;
 qmail::Control ctl;
-qmail::ConstMap locals, vdoms, percenthack;
 Str bouncefrom, bouncehost, doublebounceto, doublebouncehost;
 unsigned long lifetime = 604800;
 unsigned long concurrency[2] = {10, 20};
@@ -69,23 +68,8 @@ void logsafe(std::string_view s) {
 }
 
 // ---- control -----------------------------------------------------------------
-void read_maps() {
-  Str t;
-  if (ctl.readfile(t, "control/locals", true) >= 0) locals.init(t.view(), false);
-  t.clear();
-  if (qmail::Control::readline(t, "control/virtualdomains") >= 0) {
-    t.clear();
-    ctl.readfile(t, "control/virtualdomains", false);
-    vdoms.init(t.view(), true);
-  }
-}
-
 void read_control() {
   ctl.init();
-  read_maps();
-  Str t;
-  ctl.readfile(t, "control/percenthack", false);
-  percenthack.init(t.view(), false);
   qmail::Control::readint(lifetime, "control/queuelifetime");
   qmail::Control::readint(concurrency[0], "control/concurrencylocal");
   qmail::Control::readint(concurrency[1], "control/concurrencyremote");
@@ -97,39 +81,6 @@ void read_control() {
     doublebounceto = "postmaster";
   if (ctl.rldef(doublebouncehost, "control/doublebouncehost", true, "doublebouncehost") <= 0)
     doublebouncehost = "doublebouncehost";
-}
-
-// 0 local, 1 remote; out is the recipient as it goes into local/ or remote/.
-int rewrite(std::string_view recip, Str& out) {
-  Str addr(recip);
-  std::size_t at = addr.view().rfind('@');
-  if (at == std::string_view::npos) {
-    at = addr.size();
-    addr.push('@');
-    addr.append(ctl.me());
-  }
-  while (percenthack.contains(addr.view().substr(at + 1))) {
-    std::size_t j = addr.view().substr(0, at).rfind('%');
-    if (j == std::string_view::npos) break;
-    addr.truncate(at);
-    at = j;
-    addr[at] = '@';
-  }
-  std::string_view a = addr.view();
-  out.clear();
-  if (locals.contains(a.substr(at + 1))) { out = a; return 0; }
-  for (std::size_t i = 0; i <= a.size(); ++i)
-    if (i == 0 || i == at + 1 || i == a.size() || (i > at && a[i] == '.')) {
-      auto x = vdoms.find(a.substr(i));
-      if (!x) continue;
-      if (x->empty()) break;
-      out.append(*x);
-      out.push('-');
-      out.append(a);
-      return 0;
-    }
-  out = a;
-  return 1;
 }
 
 // ---- messages and deliveries ---------------------------------------------------
@@ -220,7 +171,9 @@ bool load_job(Job& j) {
     if (v[pos] == 'T') j.recips.push_back({Str(v.substr(pos + 1, e - pos - 1)), static_cast<off_t>(pos)});
     pos = e + 1;
   }
-  return read_sender(j.id, j.sender, &j.birth);
+  if (read_sender(j.id, j.sender, &j.birth)) return true;
+  errno = EIO;  // info/ missing or damaged: keep the recipients, warn, retry
+  return false;
 }
 
 void mark_done(Job& j, std::size_t r) {
@@ -322,6 +275,8 @@ void try_finish(unsigned long id) {
   for (Job* j : jobs)
     if (j->id == id) return;
   if (exists("local/", id, split) || exists("remote/", id, split)) return;
+  // Still in todo/ (after a crash): qmail-todo will sort it afresh.
+  if (exists("todo/", id, 0)) return;
   if (!inject_bounce(id)) { finishing.push_back(id); return; }
   Str f;
   fn(f, "info/", id);
@@ -336,7 +291,16 @@ void try_finish(unsigned long id) {
 void end_pass(Job* j) {
   j->active = false;
   bool left = false;
-  if (load_job(*j)) left = !j->recips.empty();
+  if (load_job(*j)) {
+    left = !j->recips.empty();
+  } else if (errno != ENOENT) {
+    logbuf.append("warning: trouble reading ");
+    logbuf.append_num(j->id);
+    logbuf.append(", will try again later\n");
+    log_flush();
+    j->next = now() + 60;
+    return;
+  }
   if (left) {
     j->next = send::next_retry(j->birth, now(), j->chan);
     return;
@@ -495,96 +459,74 @@ void read_spawner(int c) {
 }
 
 // ---- todo ----------------------------------------------------------------------
-Job* add_job(unsigned long id, int chan) {
+Job* add_job(unsigned long id, int chan, std::int64_t next = 0) {
   for (Job* j : jobs)
     if (j->id == id && j->chan == chan) return j;
   Job* j = new Job;
   j->id = id;
   j->chan = chan;
-  j->next = 0;
+  j->next = next;
   jobs.push_back(j);
   return j;
 }
 
-bool write_file(const Str& name, std::string_view data) {
-  Fd fd(open_trunc(name.c_str()));
-  if (!fd) return false;
-  if (write_all(fd.get(), data) != 0) return false;
-  if (::fsync(fd.get()) != 0) return false;
-  ::fchmod(fd.get(), 0600);
-  return true;
+// A message qmail-todo sorted into local/ and remote/.
+void new_message(unsigned long id, bool local, bool remote) {
+  if (local) add_job(id, 0);
+  if (remote) add_job(id, 1);
+  if (!local && !remote) try_finish(id);
 }
 
-void comm_todo(unsigned long id) {
-  Str tf, text;
-  queue::fmt_qfn(tf, "todo/", id, 0);
-  if (read_file(tf.c_str(), text, queue::kMaxEnvelope) != 0) return;
-  queue::TodoFile t;
-  if (!queue::parse_todo(text.view(), t)) {
-    logbuf.append("warning: trouble reading todo/");
-    logbuf.append_num(id);
-    logbuf.push('\n');
-    log_flush();
-    return;
+// qmail-todo on descriptors 7 (commands to it) and 8 (its reports).
+struct TodoLink {
+  bool done = false;  // it said X (or went away while we finish)
+  Str in;
+  void command(char c) {
+    if (!done && write_all(7, std::string_view(&c, 1)) != 0) done = true;
   }
-  Str part[2], a;
-  for (const Str& r : t.recipients) {
-    int c = rewrite(r.view(), a);
-    part[c].push('T');
-    part[c].append(a);
-    part[c].push('\0');
+  void read() {
+    char buf[4096];
+    long r = ::read(8, buf, sizeof buf);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    if (r <= 0) {
+      if (flag_term) { done = true; return; }
+      logbuf.append("alert: oh no! lost qmail-todo connection! dying...\n");
+      log_flush();
+      ::_exit(111);
+    }
+    in.append(buf, static_cast<std::size_t>(r));
+    std::size_t pos = 0;
+    std::string_view v = in.view();
+    for (std::size_t e; (e = v.find('\0', pos)) != std::string_view::npos; pos = e + 1) {
+      std::string_view rec = v.substr(pos, e - pos);
+      if (rec.empty()) continue;
+      switch (rec[0]) {
+        case 'L':
+          logbuf.append(rec.substr(1));
+          log_flush();
+          break;
+        case 'D':
+          if (rec.size() >= 3) {
+            auto id = queue::parse_id(rec.substr(2));
+            char k = rec[1];
+            if (id) new_message(*id, k == 'L' || k == 'B', k == 'R' || k == 'B');
+          }
+          break;
+        case 'X': done = true; break;
+        default:
+          logbuf.append("warning: qmail-todo speaks an obscure dialect\n");
+          log_flush();
+      }
+    }
+    Str rest(v.substr(pos));
+    in = rest.view();
   }
-  Str info("F");
-  info.append(t.sender);
-  info.push('\0');
-  Str f;
-  for (int c = 0; c < 2; ++c) {
-    fn(f, kChanDir[c], id);
-    if (part[c].empty()) { ::unlink(f.c_str()); continue; }
-    if (!write_file(f, part[c].view())) return;
-  }
-  fn(f, "info/", id);
-  if (!write_file(f, info.view())) return;
-  Str mf;
-  fn(mf, "mess/", id);
-  struct stat st;
-  unsigned long long bytes = ::stat(mf.c_str(), &st) == 0 ? st.st_size : 0;
-  if (!clean("todo/", id)) return;
-  logbuf.append("new msg ");
-  logbuf.append_num(id);
-  logbuf.append("\ninfo msg ");
-  logbuf.append_num(id);
-  logbuf.append(": bytes ");
-  logbuf.append_num(bytes);
-  logbuf.append(" from <");
-  logsafe(t.sender.view());
-  logbuf.append("> qp ");
-  logbuf.append_num(t.pid);
-  logbuf.append(" uid ");
-  logbuf.append_num(t.uid);
-  logbuf.push('\n');
-  log_flush();
-  for (int c = 0; c < 2; ++c)
-    if (!part[c].empty()) add_job(id, c);
-  if (part[0].empty() && part[1].empty()) try_finish(id);
-}
+};
+TodoLink todo;
 
-// Takes at most kTodoBatch entries of todo/; true when some may be left.
-bool scan_todo() {
-  queue::DirScan scan("todo", 0);
-  unsigned n = 0;
-  std::vector<unsigned long> ids;
-  for (;;) {
-    auto r = scan.next();
-    if (r == queue::DirScan::kDone) break;
-    if (r != queue::DirScan::kId) continue;
-    ids.push_back(scan.id());
-    if (++n >= kTodoBatch) break;
-  }
-  for (unsigned long id : ids) comm_todo(id);
-  return n >= kTodoBatch;
-}
-
+// At start: the messages already sorted. A message still in todo/ is left
+// to qmail-todo, which sorts it afresh. The next retry of each is the
+// modification time of its local/ or remote/ file (see save_retries).
 void scan_info() {
   queue::DirScan scan("info", split);
   std::vector<unsigned long> ids;
@@ -593,17 +535,44 @@ void scan_info() {
     if (r == queue::DirScan::kDone) break;
     if (r == queue::DirScan::kId) ids.push_back(scan.id());
   }
+  Str f;
   for (unsigned long id : ids) {
+    if (exists("todo/", id, 0)) continue;
     bool any = false;
-    for (int c = 0; c < 2; ++c)
-      if (exists(kChanDir[c], id, split)) { add_job(id, c); any = true; }
+    for (int c = 0; c < 2; ++c) {
+      fn(f, kChanDir[c], id);
+      struct stat st;
+      if (::stat(f.c_str(), &st) != 0) continue;
+      add_job(id, c, st.st_mtime);
+      any = true;
+    }
     if (!any) try_finish(id);
+  }
+}
+
+// At exit: each waiting message's next retry as its file's mtime, as
+// qmail's pqfinish does, so a restart does not retry everything at once.
+void save_retries() {
+  Str f;
+  for (Job* j : jobs) {
+    if (j->active) continue;
+    fn(f, kChanDir[j->chan], j->id);
+    struct utimbuf ut;
+    ut.actime = ut.modtime = static_cast<time_t>(j->next);
+    if (::utime(f.c_str(), &ut) != 0 && errno != ENOENT) {
+      logbuf.append("warning: unable to utime ");
+      logbuf.append(f);
+      logbuf.append("; message will be retried too soon\n");
+      log_flush();
+    }
   }
 }
 
 void on_term(int) { flag_term = 1; selfpipe_notify(); }
 void on_alrm(int) { flag_alrm = 1; selfpipe_notify(); }
 void on_hup(int) { flag_hup = 1; selfpipe_notify(); }
+
+bool fd_open(int fd) { return ::fcntl(fd, F_GETFD) >= 0; }
 
 int qmail_send_main(int, char**) {
   const char* home = qmail_home();
@@ -639,67 +608,58 @@ int qmail_send_main(int, char**) {
     if (concurrency[c] > spawn_limit[c]) concurrency[c] = spawn_limit[c];
     slots[c].resize(spawn_limit[c]);
   }
-  Fd trigger(::open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd_open(7) || !fd_open(8)) {
+    logbuf.append("alert: cannot start: no qmail-todo on descriptors 7 and 8; start me with qmail-start\n");
+    log_flush();
+    ::_exit(111);
+  }
   status();
   scan_info();
-  bool todo_more = true;
-  std::int64_t next_todo_scan = 0;
+  todo.command('S');  // only now: what scan_info saw must not change under it
+  bool told_todo_to_stop = false;
   for (;;) {
     if (flag_hup) {
       flag_hup = 0;
-      if (::chdir(home) == 0) {
-        read_maps();
-        if (::chdir("queue") != 0) {
-          logbuf.append("alert: unable to reread controls: unable to switch to queue directory\n");
-          log_flush();
-          ::_exit(111);
-        }
-      }
+      todo.command('H');  // locals and virtualdomains are qmail-todo's
     }
     if (flag_alrm) {
       flag_alrm = 0;
       for (Job* j : jobs) j->next = 0;
-      todo_more = true;
+      todo.command('A');
     }
-    if (flag_term && !busy[0] && !busy[1]) break;
+    if (flag_term && !told_todo_to_stop) {
+      told_todo_to_stop = true;
+      todo.command('X');
+    }
+    if (flag_term && !busy[0] && !busy[1] && todo.done) break;
     if (!finishing.empty() && !flag_term) {
       auto f = finishing;
       finishing.clear();
       for (unsigned long id : f) try_finish(id);
     }
     std::int64_t t = now();
-    if (!flag_term && (todo_more || t >= next_todo_scan)) {
-      todo_more = scan_todo();
-      next_todo_scan = t + 60;  // qmail's SLEEP_TODO is longer; the trigger wakes us
-    }
     for (int c = 0; c < 2; ++c) start_deliveries(c);
     // Wait for something, at most until the next retry a free slot can take.
-    std::int64_t wake = next_todo_scan;
+    std::int64_t wake = t + 3600;
     for (Job* j : jobs)
       if (!j->active && busy[j->chan] < concurrency[j->chan] && j->next < wake) wake = j->next;
     if (!finishing.empty() && wake > t + 10) wake = t + 10;
-    int timeout = todo_more || wake <= t ? 0 : static_cast<int>((wake - t) * 1000);
-    std::vector<pollfd> p;
-    p.push_back({selfpipe_fd(), POLLIN, 0});
-    for (int c = 0; c < 2; ++c)
-      if (fd_from[c] >= 0) p.push_back({fd_from[c], POLLIN, 0});
-    if (trigger) p.push_back({trigger.get(), POLLIN, 0});
-    ::poll(p.data(), p.size(), timeout);
+    int timeout = wake <= t ? 0 : static_cast<int>((wake - t) * 1000);
+    pollfd p[4];
+    int n = 0;
+    p[n++] = {selfpipe_fd(), POLLIN, 0};
+    for (int c = 0; c < 2; ++c) p[n++] = {fd_from[c], POLLIN, 0};
+    if (!todo.done) p[n++] = {8, POLLIN, 0};
+    if (::poll(p, static_cast<nfds_t>(n), timeout) < 0) continue;
     selfpipe_drain();
-    for (int c = 0; c < 2; ++c) {
-      if (fd_from[c] < 0) continue;
-      pollfd one{fd_from[c], POLLIN, 0};
-      if (::poll(&one, 1, 0) > 0) read_spawner(c);
-    }
-    if (trigger) {
-      char buf[64];
-      long r = ::read(trigger.get(), buf, sizeof buf);
-      if (r >= 0) {
-        if (r == 0) trigger.reset(::open("lock/trigger", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-        if (r > 0) todo_more = true;
-      }
+    for (int i = 1; i < n; ++i) {
+      if (!p[i].revents) continue;
+      if (p[i].fd == fd_from[0]) read_spawner(0);
+      else if (p[i].fd == fd_from[1]) read_spawner(1);
+      else todo.read();
     }
   }
+  save_retries();
   logbuf.append("status: exiting\n");
   log_flush();
   ::_exit(0);

@@ -215,6 +215,8 @@ class Send:
         self.p = subprocess.Popen(as_user([str(q.bin / "qmail-start"), defaultdelivery]),
                                   stdin=subprocess.DEVNULL, stdout=self.log,
                                   stderr=subprocess.STDOUT, env=q.env(), start_new_session=True)
+        # Signals before qmail-send catches them would kill it: wait for its first line.
+        self.wait_log(r"^status: ")
 
     def text(self):
         return self.logfile.read_text(errors="replace")
@@ -466,7 +468,10 @@ def test_send_logger_and_percenthack(sendq):
                          stdin=subprocess.DEVNULL, env=q.env(), start_new_session=True)
     try:
         i, mess = queued(q, recips=["joe%a.example@r.example"])
+        # ALRM before qmail-send catches it would kill it: wait for its first line.
         deadline = time.time() + 20
+        while time.time() < deadline and not (logged.exists() and "status:" in logged.read_text()):
+            time.sleep(0.05)
         while time.time() < deadline:
             os.kill(p.pid, 14)
             if logged.exists() and f"end msg {i}\n" in logged.read_text():
@@ -534,8 +539,14 @@ def test_send_restart_carries_on(sendq):
     os.kill(s.p.pid, 15)
     assert s.p.wait(timeout=20) == 0
     assert f"info/{i % q.split}/{i}" in q.files()
-    # A new qmail-send tries the deferred message at once.
+    # The next retry was kept in the mtime of local/ID, as qmail's pqfinish does.
+    local = q.queue_dir / "local" / str(i % q.split) / str(i)
+    assert local.stat().st_mtime > time.time() + 10
+    # A new qmail-send waits for it; ALRM retries at once.
     s2 = start()
+    time.sleep(1.5)
+    assert "starting delivery" not in s2.text()
+    os.kill(s2.p.pid, 14)
     s2.wait_log(rf"^end msg {i}$")
     assert len(maildir_new(q.home)) == 1
     assert q.files() == []
@@ -580,3 +591,56 @@ def test_send_dies_when_a_spawner_is_lost(sendq):
     os.kill(kids["qmail-lspawn"], 9)
     assert s.p.wait(timeout=20) == 111
     s.wait_log(r"^alert: oh no! lost spawn connection! dying...$")
+
+
+def test_send_dies_when_qmail_todo_is_lost(sendq):
+    q, start = sendq
+    s = start()
+    kids = children(s.p.pid)
+    assert "qmail-todo" in kids, kids
+    os.kill(kids["qmail-todo"], 9)
+    assert s.p.wait(timeout=20) == 111
+    s.wait_log(r"^alert: oh no! lost qmail-todo connection! dying...$")
+
+
+def test_send_needs_qmail_todo(sendq):
+    q, start = sendq
+    # qmail-send alone, without qmail-start's descriptors 7 and 8.
+    r = q.run("qmail-send", prefix=["sh", "-c", 'exec "$0" "$@" 0>&1 7<&- 8<&-'])
+    assert r.code == 111
+    assert b"alert: cannot start" in r.out + r.err
+
+
+def _fake_queued(q, i, recips):
+    """What qmail-queue leaves for message i: mess/, intd/ and todo/ files."""
+    qd = q.queue_dir
+    (qd / "mess" / str(i % q.split) / str(i)).write_bytes(MESSAGE)
+    todo = b"u%d\0p%d\0Fjoe@b.example\0" % (UID, i) + b"".join(b"T" + r.encode() + b"\0" for r in recips)
+    (qd / "intd" / str(i)).write_bytes(todo)
+    (qd / "todo" / str(i)).write_bytes(todo)
+
+
+def test_send_large_todo_does_not_starve_delivery(sendq):
+    q, start = sendq
+    # A message already sorted into local/ and a todo/ of 3,000 new ones:
+    # qmail-todo works through todo/ in its own process while qmail-send
+    # delivers the first message.
+    first = 100
+    qd = q.queue_dir
+    (qd / "mess" / str(first % q.split) / str(first)).write_bytes(MESSAGE)
+    (qd / "info" / str(first % q.split) / str(first)).write_bytes(b"Fjoe@b.example\0")
+    (qd / "local" / str(first % q.split) / str(first)).write_bytes(b"Tjoe@a.example\0")
+    for i in range(1000, 4000):
+        _fake_queued(q, i, ["later@r.example"])
+    q.script("bin/qmail-remote", "cat >/dev/null\n")  # no answer: a deferral
+    q.chown_all(qd)
+    s = start()
+    s.wait_log(rf"^end msg {first}$", timeout=60)
+    deadline = time.time() + 120
+    while s.text().count("new msg ") < 3000 and time.time() < deadline:
+        time.sleep(0.1)
+    log = s.text()
+    assert log.count("new msg ") == 3000
+    last_new = log.rindex("new msg ")
+    assert log.index(f"end msg {first}\n") < last_new
+    assert len(maildir_new(q.home)) == 1

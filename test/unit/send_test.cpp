@@ -1,8 +1,15 @@
 #include <doctest/doctest.h>
 
+#include <cstdlib>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "send/bounce.hpp"
+#include "send/todo.hpp"
+#include "tempdir.hpp"
 
 using namespace qbox;
+using namespace std::string_view_literals;
 
 TEST_CASE("next_retry follows qmail's quadratic schedule with chanskip") {
   // A new message: (0 + 10)^2 locally, (0 + 20)^2 remotely.
@@ -47,4 +54,87 @@ TEST_CASE("compose_bounce writes qmail's QSBMF text") {
   CHECK(dbl.view().find("I tried to deliver a bounce message to this address, but the bounce "
                         "bounced!\n\n<joe@c.example>:\n") != std::string_view::npos);
   CHECK(dbl.view().ends_with("--- Below this line is the original bounce.\n\nReturn-Path: <>\n"));
+}
+
+namespace {
+// Runs the test in a fresh QMAILHOME-like directory, back to the old cwd after.
+struct InDir {
+  test::TempDir dir;
+  int orig = ::open(".", O_RDONLY | O_DIRECTORY);
+  InDir() { REQUIRE(::chdir(dir.path) == 0); }
+  ~InDir() {
+    if (::fchdir(orig) != 0) std::abort();
+    ::close(orig);
+  }
+};
+bool clean_ok(unsigned long) { return true; }
+bool clean_fails(unsigned long) { return false; }
+}  // namespace
+
+TEST_CASE("Router sorts recipients as qmail-send does") {
+  InDir d;
+  d.dir.mkdir("control");
+  d.dir.write("control/me", "me.example\n");
+  d.dir.write("control/locals", "a.example\n");
+  d.dir.write("control/virtualdomains", "v.example:vuser\n.w.example:wuser\nx.v.example:\n");
+  d.dir.write("control/percenthack", "p.example\n");
+  send::Router r;
+  REQUIRE(r.load());
+  Str out;
+  CHECK(r.rewrite("joe@a.example", out) == 0);
+  CHECK(out == std::string_view("joe@a.example"));
+  CHECK(r.rewrite("joe@A.EXAMPLE", out) == 0);  // case is ignored
+  CHECK(r.rewrite("joe@v.example", out) == 0);
+  CHECK(out == std::string_view("vuser-joe@v.example"));
+  CHECK(r.rewrite("joe@deep.w.example", out) == 0);
+  CHECK(out == std::string_view("wuser-joe@deep.w.example"));
+  CHECK(r.rewrite("joe@x.v.example", out) == 1);  // an empty user: not virtual
+  CHECK(r.rewrite("joe@r.example", out) == 1);
+  CHECK(out == std::string_view("joe@r.example"));
+  CHECK(r.rewrite("joe", out) == 1);  // envnoathost falls back to control/me
+  CHECK(out == std::string_view("joe@me.example"));
+  CHECK(r.rewrite("joe%a.example@p.example", out) == 0);
+  CHECK(out == std::string_view("joe@a.example"));
+  // HUP: locals changed.
+  d.dir.write("control/locals", "r.example\n");
+  REQUIRE(r.reload());
+  CHECK(r.rewrite("joe@r.example", out) == 0);
+}
+
+TEST_CASE("take_todo writes info, local and remote and asks for the clean-up") {
+  InDir d;
+  d.dir.mkdir("control");
+  d.dir.write("control/locals", "a.example\n");
+  for (const char* dir : {"todo", "mess", "mess/7", "info", "info/7", "local", "local/7",
+                          "remote", "remote/7"})
+    d.dir.mkdir(dir);
+  send::Router r;
+  REQUIRE(r.load());
+  d.dir.write("mess/7/30", "Subject: x\n\nbody\n");
+  Str todo("u42\0p99\0Fjoe@b.example\0Tx@a.example\0Ty@r.example\0Tz@a.example\0"sv);
+  d.dir.write("todo/30", todo.view());
+  send::TodoDone done;
+  REQUIRE(send::take_todo(30, 23, r, clean_ok, done));
+  CHECK(done.chan[0]);
+  CHECK(done.chan[1]);
+  CHECK(done.log == std::string_view("new msg 30\ninfo msg 30: bytes 17 from <joe@b.example> qp 99 uid 42\n"));
+  CHECK(d.dir.slurp("info/7/30") == std::string_view("Fjoe@b.example\0"sv));
+  CHECK(d.dir.slurp("local/7/30") == std::string_view("Tx@a.example\0Tz@a.example\0"sv));
+  CHECK(d.dir.slurp("remote/7/30") == std::string_view("Ty@r.example\0"sv));
+
+  // A second try (the clean-up failed) starts afresh; a failed clean-up
+  // leaves the message for later.
+  d.dir.write("todo/30", "u1\0p2\0Fs@b.example\0Tonly@a.example\0"sv);
+  CHECK_FALSE(send::take_todo(30, 23, r, clean_fails, done));
+  CHECK(done.log.view().find("qmail-clean unable to clean up todo/30") != std::string_view::npos);
+  CHECK(d.dir.slurp("local/7/30") == std::string_view("Tonly@a.example\0"sv));
+  CHECK(::access("remote/7/30", F_OK) != 0);
+
+  // A damaged todo file: a warning, nothing taken.
+  d.dir.write("todo/30", "u1\0Qodd\0"sv);
+  CHECK_FALSE(send::take_todo(30, 23, r, clean_ok, done));
+  CHECK(done.log == std::string_view("warning: unknown record type in todo/30\n"));
+  // No todo file at all: nothing to say.
+  CHECK_FALSE(send::take_todo(31, 23, r, clean_ok, done));
+  CHECK(done.log.empty());
 }
