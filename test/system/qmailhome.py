@@ -152,3 +152,57 @@ class QmailHome:
         for i in self.ids():
             out.append((self.read(f"mess/{i % self.split}/{i}"), self.read(f"todo/{i}")))
         return out
+
+
+# ---- system mode: qmail's users in a mount namespace ------------------------------
+
+QMAIL_UIDS = {"alias": 64010, "qmaild": 64011, "qmaill": 64012, "qmailp": 64013,
+              "qmailq": 64014, "qmailr": 64015, "qmails": 64016}
+GID_QMAIL, GID_NOFILES = 64020, 64021
+
+
+class SystemHome:
+    """A QMAILHOME seen as /var/qmail, with qmail's users (and `extra_users`,
+    {name: uid}, with homes /var/home/NAME), in a mount namespace: passwd and
+    group are private copies mounted over /etc's, and a private /var holds
+    the installation. run(argv, ...) runs a command inside; root only."""
+
+    def __init__(self, extra_users=None):
+        self.top = Path(tempfile.mkdtemp(prefix="qbox-sysmode-"))
+        top = self.top
+        os.chmod(top, 0o755)
+        passwd = Path("/etc/passwd").read_text()
+        passwd += "".join(f"{n}:x:{u}:{GID_QMAIL if n in ('qmailq', 'qmailr', 'qmails') else GID_NOFILES}"
+                          f"::/var/qmail:/bin/false\n" for n, u in QMAIL_UIDS.items())
+        for n, u in (extra_users or {}).items():
+            passwd += f"{n}:x:{u}:{GID_NOFILES}::/var/home/{n}:/bin/sh\n"
+            h = top / "var" / "home" / n
+            h.mkdir(parents=True)
+            os.chown(h, u, GID_NOFILES)
+        group = Path("/etc/group").read_text() + f"qmail:x:{GID_QMAIL}:\nnofiles:x:{GID_NOFILES}:\n"
+        (top / "passwd").write_text(passwd)
+        (top / "group").write_text(group)
+        self.home = home = top / "var" / "qmail"
+        (home / "bin").mkdir(parents=True)
+        (home / "control").mkdir()
+        os.chmod(top / "var", 0o755)
+        os.chmod(home, 0o755)
+        # qmail-queue setuid qmailq: a copy of qbox, mode 4711.
+        shutil.copy(QBOX, home / "bin" / "qbox")
+        os.chown(home / "bin" / "qbox", QMAIL_UIDS["qmailq"], GID_QMAIL)
+        os.chmod(home / "bin" / "qbox", 0o4711)
+        subprocess.run([str(QBOX), "--install", str(home / "bin")], check=True)
+        os.unlink(home / "bin" / "qmail-queue")
+        os.symlink("qbox", home / "bin" / "qmail-queue")
+        self.setup = (f"mount --bind {top}/passwd /etc/passwd && mount --bind {top}/group /etc/group"
+                      f" && mount --bind {top}/var /var && exec \"$@\"")
+
+    def run(self, argv, **kw):
+        return subprocess.run(["unshare", "-m", "sh", "-c", self.setup, "sh"] + list(argv),
+                              capture_output=True, **kw)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        shutil.rmtree(self.top)

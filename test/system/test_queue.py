@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from conftest import QBOX
-from qmailhome import NOBODY, NOGROUP, ROOT, QmailHome, as_user, envelope
+from qmailhome import (GID_QMAIL, NOBODY, NOGROUP, QMAIL_UIDS, ROOT, QmailHome, SystemHome,
+                       as_user, envelope)
 
 needs_root = pytest.mark.skipif(not ROOT, reason="needs root")
 HAVE_STRACE = shutil.which("strace") is not None
@@ -542,47 +543,10 @@ def test_queue_fix_refuses_wrong_types_and_links(q):
 
 # ---- system mode: qmail's users, qmail-queue setuid qmailq ---------------------
 
-QMAIL_UIDS = {"alias": 64010, "qmaild": 64011, "qmaill": 64012, "qmailp": 64013,
-              "qmailq": 64014, "qmailr": 64015, "qmails": 64016}
-GID_QMAIL, GID_NOFILES = 64020, 64021
-
-
 @pytest.fixture
 def system_home():
-    """A QMAILHOME seen as /var/qmail, with qmail's users, in a mount
-    namespace: passwd and group are private copies mounted over /etc's, and
-    a private /var holds the installation. Yields (run, home): run(argv,
-    ...) runs a command inside."""
-    top = Path(tempfile.mkdtemp(prefix="qbox-sysmode-"))
-    try:
-        os.chmod(top, 0o755)
-        passwd = Path("/etc/passwd").read_text()
-        passwd += "".join(f"{n}:x:{u}:{GID_QMAIL if n in ('qmailq', 'qmailr', 'qmails') else GID_NOFILES}"
-                          f"::/var/qmail:/bin/false\n" for n, u in QMAIL_UIDS.items())
-        group = Path("/etc/group").read_text() + f"qmail:x:{GID_QMAIL}:\nnofiles:x:{GID_NOFILES}:\n"
-        (top / "passwd").write_text(passwd)
-        (top / "group").write_text(group)
-        home = top / "var" / "qmail"
-        (home / "bin").mkdir(parents=True)
-        (home / "control").mkdir()
-        os.chmod(top / "var", 0o755)
-        os.chmod(home, 0o755)
-        # qmail-queue setuid qmailq: a copy of qbox, mode 4711.
-        shutil.copy(QBOX, home / "bin" / "qbox")
-        os.chown(home / "bin" / "qbox", QMAIL_UIDS["qmailq"], GID_QMAIL)
-        os.chmod(home / "bin" / "qbox", 0o4711)
-        subprocess.run([str(QBOX), "--install", str(home / "bin")], check=True)
-        os.unlink(home / "bin" / "qmail-queue")
-        os.symlink("qbox", home / "bin" / "qmail-queue")
-        setup = (f"mount --bind {top}/passwd /etc/passwd && mount --bind {top}/group /etc/group"
-                 f" && mount --bind {top}/var /var && exec \"$@\"")
-
-        def run(argv, **kw):
-            return subprocess.run(["unshare", "-m", "sh", "-c", setup, "sh"] + list(argv),
-                                  capture_output=True, **kw)
-        yield run, home
-    finally:
-        shutil.rmtree(top)
+    with SystemHome() as h:
+        yield h.run, h.home
 
 
 @needs_root

@@ -644,3 +644,48 @@ def test_send_large_todo_does_not_starve_delivery(sendq):
     last_new = log.rindex("new msg ")
     assert log.index(f"end msg {first}\n") < last_new
     assert len(maildir_new(q.home)) == 1
+
+
+# ---- system mode: qmail's users and privilege separation -------------------------
+
+SYSTEM_SCRIPT = r"""
+set -u
+cd /var/qmail
+printf 'a.example\n' > control/me; cp control/me control/locals
+PATH=/var/qmail/bin:$PATH; export PATH
+queue-fix /var/qmail/queue >/dev/null || exit 1
+setpriv --reuid=alice --regid=nofiles --clear-groups maildirmake /var/home/alice/Maildir || exit 1
+qmail-start ./Maildir/ </dev/null >/var/send.log 2>&1 &
+pid=$!
+until grep -q '^status:' /var/send.log; do sleep 0.05; done
+for p in $pid $(pgrep -P $pid); do echo "proc $(stat -c %u /proc/$p) $(cat /proc/$p/comm)"; done
+printf 'Subject: sys\n\nbody\n' > /tmp/m.$$; printf 'Fjoe@b.example\0Talice@a.example\0\0' > /tmp/e.$$
+setpriv --reuid=65534 --regid=65534 --clear-groups qmail-queue </tmp/m.$$ 1</tmp/e.$$; echo "qq $?"
+rm -f /tmp/m.$$ /tmp/e.$$
+n=0; until grep -q '^end msg' /var/send.log || [ $n -ge 200 ]; do sleep 0.1; n=$((n+1)); done
+for f in /var/home/alice/Maildir/new/*; do echo "mail $(stat -c '%u %a' "$f")"; done
+kill -TERM $pid; wait $pid; echo "exit $?"
+cat /var/send.log
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="needs root")
+def test_send_system_mode_privilege_separation():
+    from qmailhome import GID_QMAIL, QMAIL_UIDS, SystemHome
+    with SystemHome({"alice": 64030}) as h:
+        r = h.run(["sh", "-c", SYSTEM_SCRIPT], timeout=60)
+        out = r.stdout.decode()
+        assert r.returncode == 0, (out, r.stderr)
+        procs = sorted(tuple(line.split()[1:]) for line in out.splitlines() if line.startswith("proc "))
+        u = QMAIL_UIDS
+        # qmail-send and qmail-todo as qmails, qmail-clean as qmailq, qmail-rspawn
+        # as qmailr, qmail-lspawn as root (it switches to each recipient).
+        assert procs == sorted([(str(u["qmails"]), "qmail-send"), (str(u["qmails"]), "qmail-todo"),
+                                (str(u["qmailq"]), "qmail-clean"), (str(u["qmailq"]), "qmail-clean"),
+                                (str(u["qmailr"]), "qmail-rspawn"), ("0", "qmail-lspawn")]), out
+        assert "qq 0\n" in out
+        # Delivered by qmail-local running as alice.
+        assert "mail 64030 " in out, out
+        assert "delivery 1: success: did_1+0+0/" in out
+        assert "exit 0\n" in out
+        assert not list((h.home / "queue" / "todo").iterdir())
