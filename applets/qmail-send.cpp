@@ -568,6 +568,41 @@ void save_retries() {
   }
 }
 
+// Messages a killed qmail-queue left in mess/ (no info/, no todo/), gone
+// through a few at a time, as qmail's cleanup_do: removed once untouched
+// for 36 hours. The walk starts at start-up and every SLEEP_CLEANUP.
+struct Cleanup {
+  static constexpr std::int64_t kOssified = 129600, kSleep = 76431;
+  queue::DirScan* scan = nullptr;
+  std::int64_t next = 0;
+  bool busy() const { return scan != nullptr; }
+  void step(std::int64_t t) {
+    if (!scan) {
+      if (t < next) return;
+      scan = new queue::DirScan("mess", split);
+      next = t + kSleep;
+    }
+    for (int n = 0; n < 100; ++n) {
+      auto r = scan->next();
+      if (r == queue::DirScan::kDone) { delete scan; scan = nullptr; return; }
+      if (r != queue::DirScan::kId) continue;
+      unsigned long id = scan->id();
+      Str f;
+      fn(f, "mess/", id);
+      struct stat st;
+      if (::stat(f.c_str(), &st) != 0 || t <= st.st_atime + kOssified) continue;
+      if (exists("info/", id, split) || exists("todo/", id, 0)) continue;
+      if (!clean("foop/", id)) {
+        logbuf.append("warning: qmail-clean unable to clean up ");
+        logbuf.append(f);
+        logbuf.push('\n');
+        log_flush();
+      }
+    }
+  }
+};
+Cleanup cleanup;
+
 void on_term(int) { flag_term = 1; selfpipe_notify(); }
 void on_alrm(int) { flag_alrm = 1; selfpipe_notify(); }
 void on_hup(int) { flag_hup = 1; selfpipe_notify(); }
@@ -639,12 +674,14 @@ int qmail_send_main(int, char**) {
     }
     std::int64_t t = now();
     for (int c = 0; c < 2; ++c) start_deliveries(c);
+    if (!flag_term) cleanup.step(t);
     // Wait for something, at most until the next retry a free slot can take.
     std::int64_t wake = t + 3600;
     for (Job* j : jobs)
       if (!j->active && busy[j->chan] < concurrency[j->chan] && j->next < wake) wake = j->next;
     if (!finishing.empty() && wake > t + 10) wake = t + 10;
-    int timeout = wake <= t ? 0 : static_cast<int>((wake - t) * 1000);
+    if (wake > cleanup.next) wake = cleanup.next;
+    int timeout = cleanup.busy() || wake <= t ? 0 : static_cast<int>((wake - t) * 1000);
     pollfd p[4];
     int n = 0;
     p[n++] = {selfpipe_fd(), POLLIN, 0};

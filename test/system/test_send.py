@@ -689,3 +689,29 @@ def test_send_system_mode_privilege_separation():
         assert "delivery 1: success: did_1+0+0/" in out
         assert "exit 0\n" in out
         assert not list((h.home / "queue" / "todo").iterdir())
+
+
+def test_send_removes_what_a_killed_qmail_queue_left(sendq):
+    q, start = sendq
+    qd = q.queue_dir
+    old = time.time() - 200000  # more than 36 hours
+    for i in (500, 501, 503):
+        m = qd / "mess" / str(i % q.split) / str(i)
+        m.write_bytes(MESSAGE)
+        (qd / "intd" / str(i)).write_bytes(b"")
+    # 500: left by a killed qmail-queue long ago; 501: recent; 503 in info/
+    # (a message qmail-send is working on).
+    (qd / "info" / str(503 % q.split) / "503").write_bytes(b"F\0")
+    (qd / "remote" / str(503 % q.split) / "503").write_bytes(b"")
+    for i in (500, 503):
+        os.utime(qd / "mess" / str(i % q.split) / str(i), (old, old))
+    q.chown_all(qd)
+    s = start()
+    deadline = time.time() + 20
+    while (qd / "mess" / str(500 % q.split) / "500").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert not (qd / "mess" / str(500 % q.split) / "500").exists()
+    assert not (qd / "intd" / "500").exists()
+    for i in (501, 503):
+        assert (qd / "mess" / str(i % q.split) / str(i)).exists(), i
+    s.stop()
