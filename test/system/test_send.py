@@ -702,7 +702,8 @@ def test_send_removes_what_a_killed_qmail_queue_left(sendq):
     # 500: left by a killed qmail-queue long ago; 501: recent; 503 in info/
     # (a message qmail-send is working on).
     (qd / "info" / str(503 % q.split) / "503").write_bytes(b"F\0")
-    (qd / "remote" / str(503 % q.split) / "503").write_bytes(b"")
+    (qd / "remote" / str(503 % q.split) / "503").write_bytes(b"Tlater@r.example\0")
+    q.script("bin/qmail-remote", "cat >/dev/null\n")  # no answer: a deferral
     for i in (500, 503):
         os.utime(qd / "mess" / str(i % q.split) / str(i), (old, old))
     q.chown_all(qd)
