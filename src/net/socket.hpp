@@ -50,9 +50,10 @@ int bind(int s, const Endpoint& e);
 // With SO_REUSEADDR first, as servers bind.
 int bind_reuse(int s, const Endpoint& e);
 int listen(int s, int backlog);
-// Accepts one connection: the new descriptor (close-on-exec, blocking) and
-// the peer. Not retried on EINTR, so a signal can end the wait.
-int accept(int s, Endpoint& peer);
+// Accepts one connection: the new descriptor (close-on-exec unless
+// `cloexec` is false, blocking) and the peer. Not retried on EINTR, so a
+// signal can end the wait.
+int accept(int s, Endpoint& peer, bool cloexec = true);
 // Connects, waiting at most timeout_ms (negative: the system's own limit).
 // ETIMEDOUT when the time runs out; the socket is blocking again on return.
 int connect_timeout(int s, const Endpoint& e, int timeout_ms);
