@@ -212,6 +212,11 @@ int set_nodelay(int s) {
 
 int kill_ip_options(int s) { return ::setsockopt(s, IPPROTO_IP, IP_OPTIONS, nullptr, 0); }
 
+int bind_to_device(int s, const char* interface) {
+  return ::setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, interface,
+                      static_cast<socklen_t>(std::strlen(interface)));
+}
+
 int set_v6only(int s, bool on) {
   int v = on ? 1 : 0;
   return ::setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v);

@@ -67,6 +67,9 @@ int set_nodelay(int s);
 // Drops any IP options the peer sent (source routes), as tcpserver does
 // unless -o. IPv6 sockets may refuse it; callers ignore the result.
 int kill_ip_options(int s);
+// SO_BINDTODEVICE: the socket sends and receives only through the named
+// network interface.
+int bind_to_device(int s, const char* interface);
 // IPV6_V6ONLY for an AF_INET6 socket.
 int set_v6only(int s, bool on);
 
