@@ -9,13 +9,16 @@
 // checked against $CAFILE) and -I (ask for none, the default), -T
 // (handshake timeout, 26 s), -w (idle timeout, 3600 s), -e/-E (tcpserver's
 // variables too, or not), -s/-S (the SSL_* session variables, or not), -V
-// (fehcom's: -v, and protocol:cipher in the "ssl PID accept" line), and,
-// for the sake of existing run scripts, -a/-A and -N, which change nothing.
+// (fehcom's: -v, and protocol:cipher in the "ssl PID accept" line), -3
+// (the passphrase of an encrypted key, up to a NUL or the end, from
+// descriptor 3, which is then closed; src/tls/keycrypt.hpp has the
+// encryptions that work), and, for the sake of existing run scripts,
+// -a/-A and -N, which change nothing.
 //
 // Differences from ucspi-ssl: the TCP* variables (-e) and the SSL_*
 // variables (-s) are set by default; the certificate and key are always
-// read before -u/-g take effect (as with -a); -n (UCSPI-TLS) and -3
-// (encrypted keys) are not supported; a client certificate under -i is not
+// read before -u/-g take effect (as with -a); -n (UCSPI-TLS) is not
+// supported; a client certificate under -i is not
 // matched against the client's host name; the program starts only once
 // the handshake has succeeded (ucspi-ssl starts it at once, and without -s
 // it runs even for a client whose handshake then fails).
@@ -27,6 +30,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <optional>
 #include <cstring>
 #include <fcntl.h>
 #include <spawn.h>
@@ -43,17 +47,18 @@
 #include "proc/child.hpp"
 #include "proc/exec.hpp"
 #include "tls/creds.hpp"
+#include "tls/keycrypt.hpp"
 #include "tls/session.hpp"
 
 using namespace qbox;
 
 static constexpr char kUsage[] =
-    "sslserver [ -1UXpPhHrRoOdDqQvViIeEsSaAN ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] "
+    "sslserver [ -13UXpPhHrRoOdDqQvViIeEsSaAN ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] "
     "[ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] [ -T ssltimeout ] "
     "[ -w progtimeout ] host port program";
 
 // tcpserver's letters and ucspi-ssl's.
-static constexpr char kOptions[] = "dDvqQhHrR1UXx:t:u:g:l:b:B:c:pPoOiIeEsSaAnNVT:w:";
+static constexpr char kOptions[] = "dDvqQhHrR13UXx:t:u:g:l:b:B:c:pPoOiIeEsSaAnNVT:w:";
 
 static constexpr char kProg[] = "sslserver";
 static constexpr char kFatal[] = "sslserver: fatal: ";
@@ -64,6 +69,7 @@ namespace {
 struct Config {
   net::ServerOptions o;
   bool show_cipher = false;      // -V
+  bool passphrase_fd3 = false;   // -3
   bool ssl_env = true;           // -s / -S
   unsigned long ssl_timeout = 26;    // -T, seconds
   unsigned long prog_timeout = 3600; // -w, seconds
@@ -125,8 +131,17 @@ void load_credentials(Config& c) {
   if (!cert || !*cert) cert = env::get("CERTFILE");
   if (!cert || !*cert) fatal(c, "unable to load certificate: $CERTFILE is not set");
   const char* key = env::get("KEYFILE");  // unset or empty: in $CERTFILE
-  Str err;
-  if (!c.creds.load(cert, key, err)) fatal(c, err);
+  Str err, pass;
+  std::optional<std::string_view> passphrase;
+  if (c.passphrase_fd3) {
+    if (tls::read_passphrase(3, pass) != 0)
+      fatal(c, "unable to read the passphrase from descriptor 3: ", error_str(errno));
+    ::close(3);
+    passphrase = pass.view();
+  }
+  bool loaded = c.creds.load(cert, key, err, passphrase);
+  if (!pass.empty()) explicit_bzero(pass.data(), pass.size());
+  if (!loaded) fatal(c, err);
   server_subject(c);
   c.tls.creds = &c.creds;
   if (c.tls.client_auth != tls::ClientAuth::kNone) {
@@ -255,6 +270,7 @@ static int sslserver_main(int argc, char** argv) {
       case 's': c.ssl_env = true; break;
       case 'S': c.ssl_env = false; break;
       case 'a': case 'A': case 'N': break;
+      case '3': c.passphrase_fd3 = true; break;
       case 'n':
         die(kExitPerm, kFatal, "-n (UCSPI-TLS) is not supported: the program gets plain text on 0 and 1");
       case 'V': o.verbosity = 2; c.show_cipher = true; break;

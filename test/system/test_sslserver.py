@@ -59,6 +59,13 @@ openssl x509 -req -in stranger.csr -CA other-ca.pem -CAkey other-ca.key -CAcreat
 openssl ecparam -name prime256v1 -genkey -noout -out other.key
 cat ec.pem ec.key >ec-combined.pem
 cat rsa-pkcs1.key rsa.pem >rsa-combined.pem
+openssl pkcs8 -topk8 -v2 aes-256-cbc -in ec.key -passout pass:secret -out ec-enc.key
+openssl rsa -in rsa.key -aes256 -passout pass:secret -out rsa-enc.key
+openssl rsa -in rsa.key -traditional -aes256 -passout pass:secret -out rsa-enc-legacy.key
+openssl rsa -in rsa.key -traditional -des3 -passout pass:secret -out rsa-enc-des3.key
+cat ec.pem ec-enc.key >ec-enc-combined.pem
+printf 'secret\0' >pass
+printf 'secret\n' >pass-newline
 printf 'this is not PEM\n' >garbage.pem
 head -n 3 ec.pem >truncated.pem
 """
@@ -71,8 +78,13 @@ def pki(tmp_path_factory):
     assert r.returncode == 0, r.stderr.decode()
     # The forms the tests claim to cover, checked rather than assumed.
     for name, head in [("ec.key", "PRIVATE KEY"), ("ec-sec1.key", "EC PRIVATE KEY"),
-                       ("rsa.key", "PRIVATE KEY"), ("rsa-pkcs1.key", "RSA PRIVATE KEY")]:
-        assert (d / name).read_text().startswith(f"-----BEGIN {head}-----\n"), name
+                       ("rsa.key", "PRIVATE KEY"), ("rsa-pkcs1.key", "RSA PRIVATE KEY"),
+                       ("ec-enc.key", "ENCRYPTED PRIVATE KEY"), ("rsa-enc.key", "ENCRYPTED PRIVATE KEY"),
+                       ("rsa-enc-legacy.key", "RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC"),
+                       ("rsa-enc-des3.key", "RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: DES-EDE3-CBC")]:
+        if "\n" not in head:
+            head += "-----\n"
+        assert (d / name).read_text().startswith(f"-----BEGIN {head}"), name
     return d
 
 
@@ -146,7 +158,7 @@ def env_lines(data):
 
 def test_usage(applet_bin):
     exe = str(applet_bin / "sslserver")
-    usage = (b"sslserver: usage: sslserver [ -1UXpPhHrRoOdDqQvViIeEsSaAN ] [ -c limit ] "
+    usage = (b"sslserver: usage: sslserver [ -13UXpPhHrRoOdDqQvViIeEsSaAN ] [ -c limit ] "
              b"[ -x rules.cdb ] [ -B banner ] [ -g gid ] [ -u uid ] [ -b backlog ] "
              b"[ -l localname ] [ -t timeout ] [ -T ssltimeout ] [ -w progtimeout ] "
              b"host port program\n")
@@ -228,6 +240,48 @@ def test_unreadable_key(qbox, pki):
     finally:
         shutil.rmtree(d)
     assert (r.code, r.err.decode()) == (111, f"sslserver: fatal: unable to read {d}/secret.key: access denied\n")
+
+
+# ---- -3: encrypted keys, the passphrase on descriptor 3 ------------------------------------
+
+def with_fd3(applet_bin, tmp_path, passfile):
+    """A wrapper that starts sslserver with `passfile` on descriptor 3."""
+    w = tmp_path / ("sslserver-fd3-" + Path(passfile).name)
+    w.write_text('#!/bin/sh\nexec "%s" "$@" 3<"%s"\n' % (applet_bin / "sslserver", passfile))
+    w.chmod(0o755)
+    return str(w)
+
+
+@pytest.mark.parametrize("cert,key", [
+    ("ec.pem", "ec-enc.key"), ("rsa.pem", "rsa-enc.key"), ("rsa.pem", "rsa-enc-legacy.key"),
+    ("rsa.pem", "rsa-enc-des3.key"), ("ec-enc-combined.pem", None),
+])
+def test_encrypted_key_with_passphrase_on_fd3(servers, applet_bin, pki, tmp_path, cert, key):
+    exe = with_fd3(applet_bin, tmp_path, pki / "pass")
+    srv = servers(["-3", "-RHl0", "127.0.0.1", "0", "sh", "-c",
+                   "echo hello; if [ -e /proc/$$/fd/3 ]; then echo fd 3 open; fi"],
+                  cert_env(pki, cert, key), exe=exe)
+    data, _, _ = tls_fetch(pki, srv.port)
+    assert data == b"hello\n"  # and the passphrase's descriptor is closed
+
+
+def test_encrypted_key_errors(applet_bin, pki, tmp_path):
+    p = str(pki)
+    env = cert_env(pki, "ec.pem", "ec-enc.key")
+    # Without -3.
+    assert fatal_of(applet_bin, env) == \
+        f"sslserver: fatal: the private key in {p}/ec-enc.key is encrypted, and no passphrase was given\n"
+    # A wrong passphrase: the newline is part of it, as in ucspi-ssl.
+    for key in ("ec-enc.key", "rsa-enc-legacy.key"):
+        r = run([with_fd3(applet_bin, tmp_path, pki / "pass-newline"), "-3", "-1", "127.0.0.1", "0", "true"],
+                env=cert_env(pki, "ec.pem" if key.startswith("ec") else "rsa.pem", key), timeout=10)
+        assert (r.code, r.out, r.err.decode()) == (
+            111, b"", f"sslserver: fatal: unable to decrypt the private key in {p}/{key}: wrong passphrase\n")
+    # -3 with nothing on descriptor 3.
+    r = run([str(applet_bin / "sslserver"), "-3", "-1", "127.0.0.1", "0", "true"], env=env, timeout=10,
+            close_fds=True)
+    assert (r.code, r.err) == (111, b"sslserver: fatal: unable to read the passphrase from descriptor 3: "
+                                    b"file descriptor not open\n")
 
 
 # ---- handshakes: every kind of key -----------------------------------------------------------
