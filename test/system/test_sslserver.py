@@ -158,7 +158,7 @@ def env_lines(data):
 
 def test_usage(applet_bin):
     exe = str(applet_bin / "sslserver")
-    usage = (b"sslserver: usage: sslserver [ -13UXpPhHrRoOdDqQvViIeEsSaAN ] [ -c limit ] "
+    usage = (b"sslserver: usage: sslserver [ -13UXpPhHrRoOdDqQvViIeEsSaAnN ] [ -c limit ] "
              b"[ -x rules.cdb ] [ -B banner ] [ -g gid ] [ -u uid ] [ -b backlog ] "
              b"[ -l localname ] [ -t timeout ] [ -T ssltimeout ] [ -w progtimeout ] "
              b"host port program\n")
@@ -169,8 +169,6 @@ def test_usage(applet_bin):
         assert (r.code, r.out, r.err) == (100, b"", b"")
     r = run([exe, "-Z", "0", "0", "true"], env=BASE_ENV)
     assert (r.code, r.err) == (100, b"sslserver: illegal option -- Z\n" + usage)
-    r = run([exe, "-n", "0", "0", "true"], env=BASE_ENV)
-    assert r.code == 100 and b"-n (UCSPI-TLS) is not supported" in r.err
 
 
 def fatal_of(applet_bin, env, args=("127.0.0.1", "0", "true")):
@@ -282,6 +280,101 @@ def test_encrypted_key_errors(applet_bin, pki, tmp_path):
             close_fds=True)
     assert (r.code, r.err) == (111, b"sslserver: fatal: unable to read the passphrase from descriptor 3: "
                                     b"file descriptor not open\n")
+
+
+# ---- -n: UCSPI-TLS ----------------------------------------------------------------------
+
+# A UCSPI-TLS program: greets in plain text on 0/1; on "STARTTLS" it
+# answers, asks sslserver for TLS on $SSLCTLFD ('Y' also returns the
+# session variables there), then talks through $SSLREADFD/$SSLWRITEFD.
+UCSPI_TLS_PROG = r"""
+import os, sys
+def line(fd):
+    b = b""
+    while not b.endswith(b"\n"):
+        c = os.read(fd, 1)
+        if not c:
+            break
+        b += c
+    return b
+os.write(1, b"220 plain\r\n")
+cmd = line(0)
+if not cmd.startswith(b"STARTTLS"):
+    os.write(1, b"plain: " + cmd)
+    sys.exit(3)
+os.write(1, b"220 go ahead\r\n")
+ctl = int(os.environ["SSLCTLFD"])
+os.write(ctl, cmd[8:9])
+vars = b""
+if cmd[8:9] == b"Y":
+    while not vars.endswith(b"\0\0"):
+        vars += os.read(ctl, 4096)
+rd, wr = int(os.environ["SSLREADFD"]), int(os.environ["SSLWRITEFD"])
+got = line(rd)
+names = sorted(v.split(b"=")[0] for v in vars.split(b"\0") if v)
+os.write(wr, b"tls: " + got + b" ".join(names) + b"\n" + os.environ.get("SSL_CIPHER", "-").encode() + b"\n")
+sys.exit(4)
+"""
+
+
+def end_statuses(log):
+    return [l.split()[-1] for l in log if l.startswith("sslserver: end ")]
+
+
+def ucspi_tls_session(pki, port, cmd):
+    """Plain greeting, STARTTLS (cmd), the TLS part: what came over TLS."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        f = s.makefile("rb", buffering=0)
+        assert f.readline() == b"220 plain\r\n"
+        s.sendall(cmd)
+        assert f.readline() == b"220 go ahead\r\n"
+        ctx = client_context(pki)
+        with ctx.wrap_socket(s, server_hostname="localhost", suppress_ragged_eofs=False) as t:
+            t.sendall(b"hello\n")
+            return read_to_end(t), t.cipher()
+
+
+def test_ucspi_tls_starttls(servers, pki):
+    srv = servers(["-n", "-v", "-RHl0", "127.0.0.1", "0", "/usr/bin/python3", "-S", "-c", UCSPI_TLS_PROG],
+                  cert_env(pki, "ec.pem", "ec.key"))
+    # 'Y': the session variables come over the control socket.
+    data, cipher = ucspi_tls_session(pki, srv.port, b"STARTTLSY\r\n")
+    lines = env_lines(data)
+    assert lines[0] == "tls: hello"
+    assert lines[1].split() == ["SSL_CIPHER", "SSL_CIPHER_ALGKEYSIZE", "SSL_CIPHER_EXPORT",
+                                "SSL_CIPHER_USEKEYSIZE", "SSL_PROTOCOL", "SSL_SERVER_S_DN",
+                                "SSL_SESSION_ID", "SSL_VERSION_INTERFACE", "SSL_VERSION_LIBRARY"]
+    assert lines[2] == "-"  # nothing about TLS in the environment: it came later
+    srv.wait_count("end", 1)
+    # 'y': TLS without the variables.
+    data, cipher = ucspi_tls_session(pki, srv.port, b"STARTTLSy\r\n")
+    assert env_lines(data) == ["tls: hello", "", "-"]
+    log = srv.wait_count("end", 2)
+    assert sum(1 for l in log if re.fullmatch(r"sslserver: ssl \d+ accept ", l)) == 2
+    assert end_statuses(log) == [str(4 << 8)] * 2
+
+
+def test_ucspi_tls_plain_only_and_failed_handshake(servers, pki):
+    srv = servers(["-n", "-v", "-RHl0", "-B", "banner\r\n", "127.0.0.1", "0", "/usr/bin/python3", "-S", "-c",
+                   UCSPI_TLS_PROG], cert_env(pki, "ec.pem", "ec.key"))
+    # No STARTTLS: plain text to the end, the program's exit code.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT) as s:
+        s.sendall(b"QUIT\r\n")
+        assert read_to_end(s) == b"banner\r\n220 plain\r\nplain: QUIT\r\n"
+    assert end_statuses(srv.wait_count("end", 1)) == [str(3 << 8)]
+    # STARTTLS, then no TLS from the client: the program is stopped.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT) as s:
+        f = s.makefile("rb", buffering=0)
+        assert f.readline() == b"banner\r\n"
+        assert f.readline() == b"220 plain\r\n"
+        s.sendall(b"STARTTLSy\r\n")
+        assert f.readline() == b"220 go ahead\r\n"
+        s.sendall(b"not TLS at all\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        read_to_end(s)
+    log = srv.wait_count("end", 2)
+    assert any("dropping connection, unable to accept SSL: " in l for l in log)
+    assert end_statuses(log) == [str(3 << 8), str(111 << 8)]
 
 
 # ---- handshakes: every kind of key -----------------------------------------------------------
