@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <vector>
 
@@ -474,6 +475,39 @@ void reset(Conn& c, int t, const Endpoint& remote) {
   finish(c, argv, hook, ctx, false);
 }
 
+// vfork() keeps the parent waiting until the child has exec'd. When other
+// processes keep the CPUs busy the new child may wait a scheduler slice
+// (milliseconds) before it runs, and every connection waits with it; fork()
+// then does better, as the parent accepts on and the children run side by
+// side. So a vfork that took over kSlow makes the parent fork instead for
+// kForkFor, then try again. The children do the same either way.
+class Spawner {
+ public:
+  bool use_fork() {
+    if (!forking_) return false;
+    if (elapsed_ns(since_) < kForkFor) return true;
+    forking_ = false;
+    return false;
+  }
+  void before_vfork() { ::clock_gettime(CLOCK_MONOTONIC, &since_); }
+  void after_vfork() {
+    if (elapsed_ns(since_) <= kSlow) return;
+    forking_ = true;
+    ::clock_gettime(CLOCK_MONOTONIC, &since_);
+  }
+
+ private:
+  static constexpr long long kSlow = 1000000;        // 1 ms
+  static constexpr long long kForkFor = 1000000000;  // 1 s
+  static long long elapsed_ns(const timespec& from) {
+    timespec now;
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - from.tv_sec) * 1000000000LL + (now.tv_nsec - from.tv_nsec);
+  }
+  bool forking_ = false;
+  timespec since_{};
+};
+
 // ---- the parent ---------------------------------------------------------------
 
 uint16_t parse_port(const char* x) {
@@ -601,6 +635,7 @@ void serve(const ServerOptions& o, char** args, ChildHook hook, void* ctx) {
   if (!hook) exec_paths(argv[0], g_paths);
   std::size_t env_mark = env::mark();
   Conn fast_conn;  // reused: its buffers keep their memory
+  Spawner spawner;
 
   // Non-blocking, in case a connection polled as ready is gone when
   // accepted.
@@ -631,7 +666,14 @@ void serve(const ServerOptions& o, char** args, ChildHook hook, void* ctx) {
       prepare(c, local, local_port);
       // vfork: no copy of the page tables, and the parent waits only
       // until the exec; a refusal that pauses must not hold it up.
-      pid = refusal_pauses(c) ? ::fork() : ::vfork();
+      if (refusal_pauses(c) || spawner.use_fork()) {
+        pid = ::fork();
+      } else {
+        spawner.before_vfork();
+        pid = ::vfork();
+        if (pid == 0) finish(c, argv, nullptr, nullptr, true);
+        spawner.after_vfork();
+      }
       if (pid == 0) finish(c, argv, nullptr, nullptr, true);
     } else {
       pid = ::fork();
