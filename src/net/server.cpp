@@ -166,9 +166,10 @@ void remember_kid(pid_t pid, const uint8_t ip[16]) {
 // prepare() does everything the child of ucspi-tcp does up to the exec
 // (environment, rules, limits, the log line), and finish() the rest. On the
 // fast path (nothing that can block: no -h, -r or local name lookup, no
-// hook) the parent prepares and a vfork()ed child finishes; otherwise a
-// fork()ed child does both. Nothing finish() does allocates or changes
-// what the parent uses.
+// hook) the parent prepares and a vfork()ed child finishes (see Spawner
+// for when it forks instead); otherwise a fork()ed child does both. Up to
+// the exec, finish() allocates nothing and changes nothing the parent
+// uses, as a vfork()ed child must.
 
 struct Conn {
   int t = -1;
