@@ -9,16 +9,22 @@
 // checked against $CAFILE) and -I (ask for none, the default), -T
 // (handshake timeout, 26 s), -w (idle timeout, 3600 s), -e/-E (tcpserver's
 // variables too, or not), -s/-S (the SSL_* session variables, or not), -V
-// (fehcom's: -v, and protocol:cipher in the "ssl PID accept" line), and,
-// for the sake of existing run scripts, -a/-A and -N, which change nothing.
+// (fehcom's: -v, and protocol:cipher in the "ssl PID accept" line), -3
+// (the passphrase of an encrypted key, up to a NUL or the end, from
+// descriptor 3, which is then closed; src/tls/keycrypt.hpp has the
+// encryptions that work), -n (UCSPI-TLS: the program starts at once on
+// the plain connection and asks for TLS later, see ucspi_tls() below) and
+// -N (TLS at once, the default), and, for the sake of existing run
+// scripts, -a/-A, which change nothing.
 //
 // Differences from ucspi-ssl: the TCP* variables (-e) and the SSL_*
 // variables (-s) are set by default; the certificate and key are always
-// read before -u/-g take effect (as with -a); -n (UCSPI-TLS) and -3
-// (encrypted keys) are not supported; a client certificate under -i is not
-// matched against the client's host name; the program starts only once
-// the handshake has succeeded (ucspi-ssl starts it at once, and without -s
-// it runs even for a client whose handshake then fails).
+// read before -u/-g take effect (as with -a); with -n, a program that
+// closes $SSLCTLFD without asking for TLS keeps its plain connection
+// (ucspi-ssl stops it); a client certificate under -i is not
+// matched against the client's host name; without -n the program starts
+// only once the handshake has succeeded (ucspi-ssl starts it at once, and
+// without -s it runs even for a client whose handshake then fails).
 // $CERTFILE (or $CERTCHAINFILE) names the chain, $KEYFILE the key (unset
 // or empty: the key is in the certificate file); $CADIR, $CCAFILE,
 // $CIPHERS, $DHFILE and $VERIFYDEPTH are ignored: the policy is fixed
@@ -28,6 +34,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -43,17 +50,18 @@
 #include "proc/child.hpp"
 #include "proc/exec.hpp"
 #include "tls/creds.hpp"
+#include "tls/keycrypt.hpp"
 #include "tls/session.hpp"
 
 using namespace qbox;
 
 static constexpr char kUsage[] =
-    "sslserver [ -1UXpPhHrRoOdDqQvViIeEsSaAN ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] "
+    "sslserver [ -13UXpPhHrRoOdDqQvViIeEsSaAnN ] [ -c limit ] [ -x rules.cdb ] [ -B banner ] "
     "[ -g gid ] [ -u uid ] [ -b backlog ] [ -l localname ] [ -t timeout ] [ -T ssltimeout ] "
     "[ -w progtimeout ] host port program";
 
 // tcpserver's letters and ucspi-ssl's.
-static constexpr char kOptions[] = "dDvqQhHrR1UXx:t:u:g:l:b:B:c:pPoOiIeEsSaAnNVT:w:";
+static constexpr char kOptions[] = "dDvqQhHrR13UXx:t:u:g:l:b:B:c:pPoOiIeEsSaAnNVT:w:";
 
 static constexpr char kProg[] = "sslserver";
 static constexpr char kFatal[] = "sslserver: fatal: ";
@@ -64,6 +72,8 @@ namespace {
 struct Config {
   net::ServerOptions o;
   bool show_cipher = false;      // -V
+  bool passphrase_fd3 = false;   // -3
+  bool ucspi_tls = false;        // -n
   bool ssl_env = true;           // -s / -S
   unsigned long ssl_timeout = 26;    // -T, seconds
   unsigned long prog_timeout = 3600; // -w, seconds
@@ -125,8 +135,17 @@ void load_credentials(Config& c) {
   if (!cert || !*cert) cert = env::get("CERTFILE");
   if (!cert || !*cert) fatal(c, "unable to load certificate: $CERTFILE is not set");
   const char* key = env::get("KEYFILE");  // unset or empty: in $CERTFILE
-  Str err;
-  if (!c.creds.load(cert, key, err)) fatal(c, err);
+  Str err, pass;
+  std::optional<std::string_view> passphrase;
+  if (c.passphrase_fd3) {
+    if (tls::read_passphrase(3, pass) != 0)
+      fatal(c, "unable to read the passphrase from descriptor 3: ", error_str(errno));
+    ::close(3);
+    passphrase = pass.view();
+  }
+  bool loaded = c.creds.load(cert, key, err, passphrase);
+  if (!pass.empty()) explicit_bzero(pass.data(), pass.size());
+  if (!loaded) fatal(c, err);
   server_subject(c);
   c.tls.creds = &c.creds;
   if (c.tls.client_auth != tls::ClientAuth::kNone) {
@@ -145,26 +164,42 @@ void hex(Str& out, std::string_view bytes) {
   }
 }
 
-// ucspi-ssl's session variables (-s), for what BearSSL knows.
-void set_ssl_env(const Config& c, const tls::Session& s) {
-  env::set("SSL_PROTOCOL", s.version());
+// ucspi-ssl's session variables, for what BearSSL knows: put(name,
+// value) for each (a null value: unset).
+template <class Put>
+void ssl_vars(const Config& c, const tls::Session& s, Put put) {
+  put("SSL_PROTOCOL", s.version());
   Str id;
   hex(id, s.session_id());
-  env::set("SSL_SESSION_ID", id.c_str());
-  env::set("SSL_CIPHER", s.cipher());
+  put("SSL_SESSION_ID", id.c_str());
+  put("SSL_CIPHER", s.cipher());
   char bits[kNumDigits + 1];
   std::string_view b = fmt_num(bits, s.cipher_bits());
   std::memmove(bits, b.data(), b.size());
   bits[b.size()] = 0;
-  env::set("SSL_CIPHER_EXPORT", "false");
-  env::set("SSL_CIPHER_USEKEYSIZE", bits);
-  env::set("SSL_CIPHER_ALGKEYSIZE", bits);
-  env::set("SSL_VERSION_INTERFACE", "qbox sslserver");
-  env::set("SSL_VERSION_LIBRARY", "BearSSL");
-  if (!c.server_dn.empty()) env::set("SSL_SERVER_S_DN", c.server_dn.c_str());
+  put("SSL_CIPHER_EXPORT", "false");
+  put("SSL_CIPHER_USEKEYSIZE", bits);
+  put("SSL_CIPHER_ALGKEYSIZE", bits);
+  put("SSL_VERSION_INTERFACE", "qbox sslserver");
+  put("SSL_VERSION_LIBRARY", "BearSSL");
+  if (!c.server_dn.empty()) put("SSL_SERVER_S_DN", c.server_dn.c_str());
   std::string_view dn = s.peer_subject();
   Str d(dn);
-  env::set("SSL_CLIENT_S_DN", dn.empty() ? nullptr : d.c_str());
+  put("SSL_CLIENT_S_DN", dn.empty() ? nullptr : d.c_str());
+}
+
+// -s: in the program's environment.
+void set_ssl_env(const Config& c, const tls::Session& s) {
+  ssl_vars(c, s, [](const char* name, const char* value) { env::set(name, value); });
+}
+
+// UCSPI-TLS's 'Y': "VAR=value" and a NUL for each variable that has a
+// value, then one more NUL.
+void ssl_env_string(const Config& c, const tls::Session& s, Str& out) {
+  ssl_vars(c, s, [&](const char* name, const char* value) {
+    if (value) out.append(name).push('=').append(value).push('\0');
+  });
+  out.push('\0');
 }
 
 // Lifts a descriptor above 2 (the parent closed 0 and 1, so a pipe may
@@ -177,8 +212,9 @@ int above_stdio(Fd& fd) {
   return 0;
 }
 
-// Starts the program on the other ends of the pipes, with vfork semantics
-// (posix_spawn): it never sees the socket, which is close-on-exec.
+// Starts the program with `in` on its descriptor 0 and `out` on 1, with
+// vfork semantics (posix_spawn); every other descriptor of ours is
+// close-on-exec (the socket too, unless it is `in` and `out`).
 pid_t spawn_program(Fd& in, Fd& out, char** argv) {
   if (above_stdio(in) != 0 || above_stdio(out) != 0) return -1;
   posix_spawn_file_actions_t fa;
@@ -192,10 +228,112 @@ pid_t spawn_program(Fd& in, Fd& out, char** argv) {
   return e ? -1 : pid;
 }
 
+// Waits for the program and exits as it did (0 if it crashed).
+[[noreturn]] void exit_as(pid_t kid) {
+  int wstat;
+  if (wait_pid(kid, &wstat) == kid && !wait_crashed(wstat)) _exit(wait_exitcode(wstat));
+  _exit(0);
+}
+
+int make_pipe(Fd& r, Fd& w) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return -1;
+  r.reset(p[0]);
+  w.reset(p[1]);
+  return 0;
+}
+
+// A descriptor the program inherits (above 2, not close-on-exec), and its
+// number in the program's environment.
+void hand_over(const Config& c, Fd& fd, const char* var) {
+  if (above_stdio(fd) != 0 || set_cloexec(fd.get(), false) != 0)
+    drop(c, "unable to set up descriptors: ", error_str(errno));
+  char num[kNumDigits + 1];
+  std::string_view n = fmt_num(num, static_cast<unsigned long>(fd.get()));
+  std::memmove(num, n.data(), n.size());
+  num[n.size()] = 0;
+  env::set(var, num);
+}
+
+// "ssl PID accept" (-v), with protocol:cipher for -V.
+void log_accept(const Config& c, const tls::Session& s) {
+  if (c.o.verbosity < 2) return;
+  char pid[kNumDigits];
+  std::string_view p = fmt_num(pid, static_cast<unsigned long>(::getpid()));
+  if (c.show_cipher)
+    warn(kProg, ": ssl ", p, " accept ", s.version(), ":", s.cipher());
+  else
+    warn(kProg, ": ssl ", p, " accept ");
+}
+
+// -n, UCSPI-TLS (ucspi-tls(2)): the program starts at once with the
+// connection itself on 0 and 1, in plain text, and gets three more
+// descriptors: $SSLCTLFD (a socket to us), $SSLREADFD and $SSLWRITEFD
+// (pipes). When it writes 'y' to the control socket (after its STARTTLS
+// reply, say), we do the handshake and relay between TLS and the pipes;
+// 'Y' also sends it the session variables over the control socket, as
+// "VAR=value\0...\0". Other bytes are ignored. If the control socket
+// closes first, the session stays plain text and we just wait.
+[[noreturn]] void ucspi_tls(Config& c, const net::Connection& conn, char** argv) {
+  Fd sock(conn.fd);
+  if (*c.banner && write_all(sock.get(), c.banner) != 0) drop(c, "unable to print banner: ", error_str(errno));
+  Fd in_r, in_w, out_r, out_w, ctl, prog_ctl;
+  int sp[2];
+  if (make_pipe(in_r, in_w) != 0 || make_pipe(out_r, out_w) != 0 ||
+      ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0)
+    net::drop_connection_sys("unable to create pipe: ");
+  ctl.reset(sp[0]);
+  prog_ctl.reset(sp[1]);
+  hand_over(c, prog_ctl, "SSLCTLFD");
+  hand_over(c, in_r, "SSLREADFD");
+  hand_over(c, out_w, "SSLWRITEFD");
+  pid_t kid = spawn_program(sock, sock, argv);
+  if (kid < 0) net::drop_connection_sys(Str("unable to run ").append(argv[0]).append(": ").c_str());
+  in_r.reset();
+  out_w.reset();
+  prog_ctl.reset();
+  sig_ignore(SIGPIPE);  // the control socket and the relay's pipe
+
+  char cmd = 0;
+  for (;;) {
+    ssize_t r = ::read(ctl.get(), &cmd, 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      // No TLS after all: the connection is the program's alone.
+      sock.reset();
+      exit_as(kid);
+    }
+    if (cmd == 'y' || cmd == 'Y') break;
+  }
+  tls::Session s;
+  if (!s.start_server(c.tls, sock.get(), sock.get()) || !s.handshake(to_ms(c.ssl_timeout))) {
+    ::kill(kid, SIGTERM);
+    drop_handshake(c, sock.release(), s);
+  }
+  c.creds = tls::Credentials();  // as in child(): the key is not needed any more
+  log_accept(c, s);
+  if (cmd == 'Y') {
+    Str vars;
+    ssl_env_string(c, s, vars);
+    if (write_all(ctl.get(), vars) != 0) {
+      ::kill(kid, SIGTERM);
+      drop(c, "unable to write SSL environment: ", error_str(errno));
+    }
+  }
+  if (s.relay(in_w, out_r, to_ms(c.prog_timeout)) != 0) {
+    ::kill(kid, SIGTERM);
+    drop(c, "unable to speak SSL: ", s.error());
+  }
+  out_r.reset();
+  sock.reset();
+  exit_as(kid);
+}
+
 // The child of an allowed connection: handshake, environment, program,
 // relay. Exits with the program's exit code once the session is over.
 void child(void* ctx, const net::Connection& conn, char** argv) {
   Config& c = *static_cast<Config*>(ctx);
+  if (c.ucspi_tls) ucspi_tls(c, conn, argv);
   tls::Session s;
   if (!s.start_server(c.tls, conn.fd, conn.fd) || !s.handshake(to_ms(c.ssl_timeout)))
     drop_handshake(c, conn.fd, s);
@@ -203,21 +341,12 @@ void child(void* ctx, const net::Connection& conn, char** argv) {
   // process, which lives as long as the connection.
   c.creds = tls::Credentials();
 
-  char pid[kNumDigits];
-  if (c.o.verbosity >= 2) {
-    std::string_view p = fmt_num(pid, static_cast<unsigned long>(::getpid()));
-    if (c.show_cipher)
-      warn(kProg, ": ssl ", p, " accept ", s.version(), ":", s.cipher());
-    else
-      warn(kProg, ": ssl ", p, " accept ");
-  }
+  log_accept(c, s);
   if (c.ssl_env) set_ssl_env(c, s);
 
-  int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) net::drop_connection_sys("unable to create pipe: ");
-  Fd in_r(in[0]), in_w(in[1]);
-  if (::pipe2(out, O_CLOEXEC) != 0) net::drop_connection_sys("unable to create pipe: ");
-  Fd out_r(out[0]), out_w(out[1]);
+  Fd in_r, in_w, out_r, out_w;
+  if (make_pipe(in_r, in_w) != 0 || make_pipe(out_r, out_w) != 0)
+    net::drop_connection_sys("unable to create pipe: ");
   pid_t kid = spawn_program(in_r, out_w, argv);
   if (kid < 0) net::drop_connection_sys(Str("unable to run ").append(argv[0]).append(": ").c_str());
   in_r.reset();
@@ -228,9 +357,7 @@ void child(void* ctx, const net::Connection& conn, char** argv) {
     drop(c, "unable to print banner: ", s.error());
   if (s.relay(in_w, out_r, to_ms(c.prog_timeout)) != 0) drop(c, "unable to speak SSL: ", s.error());
   out_r.reset();  // a program still writing gets SIGPIPE
-  int wstat;
-  if (wait_pid(kid, &wstat) == kid && !wait_crashed(wstat)) _exit(wait_exitcode(wstat));
-  _exit(0);
+  exit_as(kid);
 }
 
 }  // namespace
@@ -254,9 +381,10 @@ static int sslserver_main(int argc, char** argv) {
       case 'E': o.also_proto = nullptr; break;
       case 's': c.ssl_env = true; break;
       case 'S': c.ssl_env = false; break;
-      case 'a': case 'A': case 'N': break;
-      case 'n':
-        die(kExitPerm, kFatal, "-n (UCSPI-TLS) is not supported: the program gets plain text on 0 and 1");
+      case 'a': case 'A': break;
+      case 'n': c.ucspi_tls = true; break;
+      case 'N': c.ucspi_tls = false; break;
+      case '3': c.passphrase_fd3 = true; break;
       case 'V': o.verbosity = 2; c.show_cipher = true; break;
       case 'T': scan_ulong(g.arg(), c.ssl_timeout); break;
       case 'w': scan_ulong(g.arg(), c.prog_timeout); break;

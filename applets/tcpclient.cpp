@@ -3,8 +3,10 @@
 // 0.88's tcpclient does: the same options, environment, messages and exit
 // codes (111 when no connection can be made, 100 for bad usage). On top of
 // that, as in the IPv6 ucspi-tcp: IPv6 addresses (PROTO=TCP6 and the TCP6
-// variables next to the classic ones), -4 (IPv4 addresses only) and -6
-// (IPv6 addresses only; host 0 is then ::1). The usage line stays 0.88's.
+// variables next to the classic ones), -4 (IPv4 addresses only), -6
+// (IPv6 addresses only; host 0 is then ::1) and -I interface (the socket
+// bound to it, the scope of a link-local address). The usage line stays
+// 0.88's.
 // The connection and the environment live in src/net/client.hpp.
 #include <csignal>
 #include <unistd.h>

@@ -37,14 +37,26 @@ void set(std::string_view name, const char* value) {
 
 void unset(std::string_view name) { set(name, nullptr); }
 
+std::size_t mark() { return changes.size(); }
+
+void rewind(std::size_t mark) {
+  changes.truncate(mark);
+}
+
 char** build() {
   // Copy the changes so the pointers stay valid while `changes` may grow.
   built_strings = changes;
   built.clear();
+  // One allocation for the array, which a server builds per connection.
+  std::size_t entries = 1;
   if (environ)
-    for (char** e = environ; *e; ++e) built.push_back(*e);
+    for (char** e = environ; *e; ++e) ++entries;
   char* s = built_strings.data();
   std::size_t n = built_strings.size();
+  for (std::size_t i = 0; i < n; ++i) entries += s[i] == '\0';
+  built.reserve(entries);
+  if (environ)
+    for (char** e = environ; *e; ++e) built.push_back(*e);
   for (std::size_t i = 0; i < n;) {
     char* entry = s + i;
     std::size_t len = std::strlen(entry);

@@ -52,6 +52,8 @@ bool wanted(const ClientOptions& o, const uint8_t ip[16]) {
 int try_connect(const ClientOptions& o, const Endpoint& to, unsigned long seconds, int& s) {
   s = tcp_socket_family(!to.is_v4());
   if (s < 0) client_fatal_sys(o, "unable to create socket: ");
+  if (o.interface && bind_to_device(s, o.interface) != 0)
+    client_fatal_sys(o, "unable to bind socket to interface ", o.interface, ": ");
   if (o.local_ip || o.local.port) {
     Endpoint from = o.local;
     if (!o.local_ip) std::memset(from.ip, 0, sizeof from.ip);
@@ -125,6 +127,7 @@ bool client_option(ClientOptions& o, int opt, const char* arg) {
       break;
     }
     case 'p': scan_ulong(arg, u); o.local.port = static_cast<uint16_t>(u); break;
+    case 'I': o.interface = arg; break;
     default: return false;
   }
   return true;
@@ -166,6 +169,19 @@ int client_connect(const ClientOptions& o, const char* host, uint16_t port) {
     name = name.substr(0, pct);
   }
 
+  // -I: its index is the scope of a link-local address that has none.
+  uint32_t interface = 0;
+  if (o.interface) {
+    interface = ::if_nametoindex(o.interface);
+    if (!interface) {
+      if (o.verbosity) warn(kFatal, "no network interface named ", o.interface);
+      return -1;
+    }
+  }
+  ClientOptions opts = o;
+  if (!opts.local.is_v4() && is_link_local(opts.local.ip) && !opts.local.scope_id)
+    opts.local.scope_id = interface;
+
   Str found;
   if (host_addresses(name, found, true) != 0) {
     if (o.verbosity) warn_sys(kFatal, "temporarily unable to figure out IP address for ", host, ": ");
@@ -190,9 +206,9 @@ int client_connect(const ClientOptions& o, const char* host, uint16_t port) {
     Str again;  // the addresses that timed out in the first round
     for (std::size_t i = 0; i + 16 <= addrs.size(); i += 16) {
       Endpoint to = Endpoint::from_ip6(reinterpret_cast<const uint8_t*>(addrs.data() + i), port);
-      if (!to.is_v4()) to.scope_id = scope;
+      if (!to.is_v4()) to.scope_id = scope ? scope : is_link_local(to.ip) ? interface : 0;
       int s;
-      if (try_connect(o, to, timeout[round], s) == 0) return s;
+      if (try_connect(opts, to, timeout[round], s) == 0) return s;
       if (round == 0 && timeout[1] && errno == ETIMEDOUT) {
         again.append(addrs.data() + i, 16);
       } else if (o.verbosity) {

@@ -13,6 +13,11 @@
 // again in a second round for TIMEOUT2 seconds, after all the others. A
 // host with one address gets the sum in one try. Every failure that is
 // final prints "tcpclient: unable to connect to IP port N: ERROR".
+// -I INTERFACE (ucspi-tcp6's): every socket is bound to that interface
+// (SO_BINDTODEVICE), and a link-local IPv6 address given without its own
+// "%interface" (the host's, or -i's) gets it as its scope; an interface
+// that does not exist is fatal ("tcpclient: fatal: no network interface
+// named X", 111), and so is a socket the system will not bind to it.
 //
 // ENVIRONMENT (client_environment), in tcpclient's order: PROTO=TCP,
 // TCPLOCALPORT, TCPLOCALIP, TCPLOCALHOST (-l, else the name DNS gives the
@@ -46,11 +51,12 @@ struct ClientOptions {
   bool local_ip = false;                     // -i given (and not any)
   const char* localname = nullptr;           // -l
   int family = 0;                            // -4: 4, -6: 6, else 0
+  const char* interface = nullptr;           // -I
 };
 
 // tcpclient's option letters, for GetOpt; client_option applies one of
 // them (false for a bad -i address or a letter that is not tcpclient's).
-inline constexpr char kClientOptions[] = "46dDvqQhHrRi:p:t:T:l:";
+inline constexpr char kClientOptions[] = "46dDvqQhHrRi:p:t:T:l:I:";
 bool client_option(ClientOptions& o, int opt, const char* arg);
 
 // The port: a number (wrapping at 65536 as 0.88's does) or a name from

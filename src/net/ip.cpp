@@ -151,6 +151,8 @@ void v4mapped(const uint8_t ip4[4], uint8_t ip6[16]) {
   std::memcpy(ip6 + 12, tmp, 4);
 }
 
+bool is_link_local(const uint8_t ip[16]) { return ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80; }
+
 static const char kHex[] = "0123456789abcdef";
 
 std::size_t fmt_ip6(char* out, const uint8_t ip[16]) {

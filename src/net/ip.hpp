@@ -47,6 +47,8 @@ std::size_t fmt_ip6_full(char* out, const uint8_t ip[16]);
 
 // ::ffff:0:0/96, the IPv4 addresses as an IPv6 socket sees them.
 bool is_v4mapped(const uint8_t ip[16]);
+// fe80::/10, which means nothing without an interface (a scope id).
+bool is_link_local(const uint8_t ip[16]);
 void v4mapped(const uint8_t ip4[4], uint8_t ip6[16]);
 
 // Clears the bits of ip past the first `bits` (a network address).

@@ -7,7 +7,10 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <vector>
 
@@ -52,37 +55,39 @@ constexpr char kDrop[] = ": warning: dropping connection, ";
 
 // ---- the limits patch -------------------------------------------------------
 
+// The values are views into tcpserver's environment or into the matching
+// rule, which outlive the connection's preparation.
 struct Limits {
   unsigned long maxload = 0;  // 0: no check
   bool has_maxconnip = false;
   bool has_maxconnc = false;
   unsigned long maxconnip = 0;
   unsigned long maxconnc = 0;
-  Str diemsg, diemsg_maxload, diemsg_maxconnip, diemsg_maxconnc;  // empty: none
+  std::string_view diemsg, diemsg_maxload, diemsg_maxconnip, diemsg_maxconnc;  // empty: none
 };
-Limits g_limits;
+Limits g_limits;  // from tcpserver's environment; a rule changes a copy
 
 // One limit variable, from the environment or a rule; false for other names.
-bool set_limit(std::string_view name, std::string_view value) {
+bool set_limit(Limits& l, std::string_view name, std::string_view value) {
   unsigned long u;
   if (name == "MAXLOAD") {
-    scan_ulong(value, g_limits.maxload);
+    scan_ulong(value, l.maxload);
   } else if (name == "MAXCONNIP") {
     scan_ulong(value, u);
-    g_limits.maxconnip = u;
-    g_limits.has_maxconnip = true;
+    l.maxconnip = u;
+    l.has_maxconnip = true;
   } else if (name == "MAXCONNC") {
     scan_ulong(value, u);
-    g_limits.maxconnc = u;
-    g_limits.has_maxconnc = true;
+    l.maxconnc = u;
+    l.has_maxconnc = true;
   } else if (name == "DIEMSG") {
-    g_limits.diemsg = value;
+    l.diemsg = value;
   } else if (name == "DIEMSG_MAXLOAD") {
-    g_limits.diemsg_maxload = value;
+    l.diemsg_maxload = value;
   } else if (name == "DIEMSG_MAXCONNIP") {
-    g_limits.diemsg_maxconnip = value;
+    l.diemsg_maxconnip = value;
   } else if (name == "DIEMSG_MAXCONNC") {
-    g_limits.diemsg_maxconnc = value;
+    l.diemsg_maxconnc = value;
   } else {
     return false;
   }
@@ -93,20 +98,24 @@ void limits_from_env() {
   static constexpr const char* kNames[] = {"MAXLOAD", "MAXCONNIP", "MAXCONNC", "DIEMSG",
                                            "DIEMSG_MAXLOAD", "DIEMSG_MAXCONNIP", "DIEMSG_MAXCONNC"};
   for (const char* n : kNames)
-    if (const char* v = env::get(n)) set_limit(n, v);
+    if (const char* v = env::get(n)) set_limit(g_limits, n, v);
 }
 
 // ---- the children -----------------------------------------------------------
 // The table of running children and their peers (for MAXCONNIP/MAXCONNC).
-// The main loop changes it only with SIGCHLD blocked; the handler only
-// clears the pid of a child that ended.
+// SIGCHLD stays blocked and arrives through a signalfd that the main loop
+// polls next to the listening socket, so children are reaped before each
+// accept (as the classic server does when it unblocks SIGCHLD around
+// accept) without a signal frame on the stack or a mask change per
+// connection.
 
 struct Kid {
   pid_t pid;
   uint8_t ip[16];
 };
 std::vector<Kid> g_kids;
-volatile unsigned long g_children = 0;
+unsigned long g_children = 0;
+int g_sigchld = -1;  // the signalfd
 
 void print_status() {
   if (g_opt->verbosity < 2) return;
@@ -114,8 +123,9 @@ void print_status() {
   warn(g_opt->prog, ": status: ", fmt_num(a, g_children), "/", fmt_num(b, g_opt->limit));
 }
 
-void on_child(int) {
-  int e = errno;
+void reap() {
+  signalfd_siginfo si;  // one is enough: SIGCHLD does not queue
+  (void)!::read(g_sigchld, &si, sizeof si);
   int wstat;
   pid_t pid;
   while ((pid = wait_nohang(&wstat)) > 0) {
@@ -124,7 +134,7 @@ void on_child(int) {
       warn(g_opt->prog, ": end ", fmt_num(a, static_cast<unsigned long>(pid)), " status ",
            fmt_num(b, static_cast<unsigned>(wstat)));
     }
-    if (g_children) g_children = g_children - 1;
+    if (g_children) --g_children;
     print_status();
     for (Kid& k : g_kids)
       if (k.pid == pid) {
@@ -132,10 +142,12 @@ void on_child(int) {
         break;
       }
   }
-  errno = e;
 }
 
 void on_term(int) { _exit(0); }
+// Caught rather than ignored: the parent gets EPIPE from its writes, and
+// exec resets a caught signal, so the children need no system call for it.
+void on_pipe(int) {}
 
 void remember_kid(pid_t pid, const uint8_t ip[16]) {
   for (Kid& k : g_kids)
@@ -150,44 +162,67 @@ void remember_kid(pid_t pid, const uint8_t ip[16]) {
   g_kids.push_back(k);
 }
 
-// ---- the child ----------------------------------------------------------------
+// ---- a connection -------------------------------------------------------------
+// prepare() does everything the child of ucspi-tcp does up to the exec
+// (environment, rules, limits, the log line), and finish() the rest. On the
+// fast path (nothing that can block: no -h, -r or local name lookup, no
+// hook) the parent prepares and a vfork()ed child finishes (see Spawner
+// for when it forks instead); otherwise a fork()ed child does both. Up to
+// the exec, finish() allocates nothing and changes nothing the parent
+// uses, as a vfork()ed child must.
 
-struct Child {
-  int t;
+struct Conn {
+  int t = -1;
   Endpoint local, remote;
-  bool v6;  // an IPv6 peer (not v4-mapped)
+  bool v6 = false;  // an IPv6 peer (not v4-mapped)
   char local_ip[kIpFmt];
   char remote_ip[kIpFmt];
-  char local_port[kNumDigits];
-  char remote_port[kNumDigits];
+  char local_port[kNumDigits + 1];
+  char remote_port[kNumDigits + 1];
   const char* local_host = nullptr;
   const char* remote_host = nullptr;
   bool have_info = false;
   Str local_host_s, remote_host_s, info;
+  Limits lim;
   int deny = 0;  // 1 rule, 2 MAXLOAD, 3 MAXCONNIP, 4 MAXCONNC
   unsigned long load = 0;
+  rules::Match rule;
+  // What finish() needs:
+  bool dropped = false;  // prepare failed; `drop_line` says why (empty with -q)
+  Str drop_line;
+  Str verdict;           // -v: the log line after "PROG: ok PID" / "deny PID"
+  Str diemsg;            // sent to a refused client, with its CRLF
+  char** envp = nullptr;
 };
 
-[[noreturn]] void drop_sys(const char* what, const char* arg = "", const char* tail = "") {
-  fatal_sys(kExitTemp, kDrop, what, arg, tail);
+// Prepare failed: the warning finish() prints before it exits 111.
+bool dropping(Conn& c, const char* what, const char* arg = "", const char* tail = "") {
+  c.dropped = true;
+  if (g_opt->verbosity) {
+    c.drop_line = g_opt->prog;
+    c.drop_line.append(kDrop).append(what).append(arg).append(tail).append(error_str(errno));
+  }
+  return false;
 }
 
 // prefix + suffix, and with `twin` also prefix + "6" + suffix right after.
 void set_prefixed(const char* prefix, bool twin, const char* suffix, const char* value) {
-  Str name(prefix);
-  name.append(suffix);
-  env::set(name, value);
+  char name[64];
+  std::size_t p = std::strlen(prefix), n = std::strlen(suffix);
+  if (p + 1 + n > sizeof name) return;  // our own names are short
+  std::memcpy(name, prefix, p);
+  std::memcpy(name + p, suffix, n);
+  env::set(std::string_view(name, p + n), value);
   if (twin) {
-    name = prefix;
-    name.push('6');
-    name.append(suffix);
-    env::set(name, value);
+    name[p] = '6';
+    std::memcpy(name + p + 1, suffix, n);
+    env::set(std::string_view(name, p + 1 + n), value);
   }
 }
 
 // PROTO-style variable: "TCP" + suffix, and for an IPv6 peer also the
 // "TCP6" + suffix twin right after it; the same under also_proto.
-void set_var(const Child& c, const char* suffix, const char* value) {
+void set_var(const Conn& c, const char* suffix, const char* value) {
   set_prefixed(g_opt->proto, c.v6 && g_opt->v6_names, suffix, value);
   if (g_opt->also_proto) set_prefixed(g_opt->also_proto, c.v6, suffix, value);
 }
@@ -207,7 +242,7 @@ bool name_has_address(const Str& name, const uint8_t ip[16]) {
   return false;
 }
 
-void apply_rule(Child& c, std::string_view value) {
+void apply_rule(Conn& c, std::string_view value) {
   rules::Instructions ins(value);
   rules::Instruction i;
   while (ins.next(i)) {
@@ -216,38 +251,39 @@ void apply_rule(Child& c, std::string_view value) {
     } else if (i.kind == '+') {
       std::string_view name, val;
       if (!rules::split_env(i.body, name, val)) continue;
-      Str v(val);  // NUL-terminated copy
-      env::set(name, v.c_str());
-      set_limit(name, val);
+      // The value ends at the NUL that ends the instruction in the cdb.
+      env::set(name, val.data());
+      set_limit(c.lim, name, val);
     }
   }
 }
 
-void check_rules(Child& c) {
-  if (!g_opt->rules) return;
+bool check_rules(Conn& c) {
+  if (!g_opt->rules) return true;
   rules::Peer peer;
   peer.ip = c.remote_ip;
   if (c.remote_host) peer.host = std::string_view(c.remote_host);
   if (c.have_info) peer.info = std::string_view(c.info.c_str());
-  rules::Match m;
-  int r = rules::find_file(g_opt->rules, peer, m);
+  int r = rules::find_file(g_opt->rules, peer, c.rule);
   if (r < 0) {
-    if (errno == ENOENT && g_opt->allow_no_rules) return;
-    drop_sys("unable to read ", g_opt->rules, ": ");
+    if (errno == ENOENT && g_opt->allow_no_rules) return true;
+    return dropping(c, "unable to read ", g_opt->rules, ": ");
   }
-  if (r > 0) apply_rule(c, m.value);
+  if (r > 0) apply_rule(c, c.rule.value);
+  return true;
 }
 
 bool same_prefix(const uint8_t a[16], const uint8_t b[16], std::size_t n) {
   return std::memcmp(a, b, n) == 0;
 }
 
-void check_limits(Child& c) {
-  if (g_limits.maxload) {
+void check_limits(Conn& c) {
+  const Limits& l = c.lim;
+  if (l.maxload) {
     c.load = load_average_x100();
-    if (c.load > g_limits.maxload) c.deny = 2;
+    if (c.load > l.maxload) c.deny = 2;
   }
-  if (c.deny || !(g_limits.has_maxconnip || g_limits.has_maxconnc)) return;
+  if (c.deny || !(l.has_maxconnip || l.has_maxconnc)) return;
   // The same /24 for IPv4 (the v4-mapped prefix and three octets), the
   // same /64 for IPv6.
   std::size_t net = c.v6 ? 8 : 15;
@@ -258,17 +294,14 @@ void check_limits(Child& c) {
     ++same_net;
     if (same_prefix(k.ip, c.remote.ip, 16)) ++same_ip;
   }
-  if (g_limits.has_maxconnc && same_net >= g_limits.maxconnc) c.deny = 4;
-  if (g_limits.has_maxconnip && same_ip >= g_limits.maxconnip) c.deny = 3;
+  if (l.has_maxconnc && same_net >= l.maxconnc) c.deny = 4;
+  if (l.has_maxconnip && same_ip >= l.maxconnip) c.deny = 3;
 }
 
-void log_verdict(const Child& c) {
-  char pid[kNumDigits];
-  Str line(g_opt->prog);
-  line.append(": ");
-  append_safe(line, c.deny ? "deny" : "ok");
-  line.append(" ");
-  append_safe(line, fmt_num(pid, static_cast<unsigned long>(::getpid())));
+// The -v line after "PROG: ok PID" (or deny), without its newline.
+void format_verdict(Conn& c) {
+  Str& line = c.verdict;
+  line.clear();
   line.append(" ");
   if (c.local_host) append_safe(line, c.local_host);
   line.append(":");
@@ -283,112 +316,198 @@ void log_verdict(const Child& c) {
   if (c.have_info) append_safe(line, c.info.c_str());
   line.append(":");
   append_safe(line, c.remote_port);
-  char num[kNumDigits];
   switch (c.deny) {
-    case 2: line.append(" MAXLOAD:"); line.append(fmt_num(num, c.load)); break;
-    case 3: line.append(" MAXCONNIP:"); line.append(fmt_num(num, g_limits.maxconnip)); break;
-    case 4: line.append(" MAXCONNC:"); line.append(fmt_num(num, g_limits.maxconnc)); break;
+    case 2: line.append(" MAXLOAD:").append_num(c.load); break;
+    case 3: line.append(" MAXCONNIP:").append_num(c.lim.maxconnip); break;
+    case 4: line.append(" MAXCONNC:").append_num(c.lim.maxconnc); break;
   }
-  line.push('\n');
-  write_all(2, line);
 }
 
-[[noreturn]] void refuse(const Child& c) {
-  const Str* msg = &g_limits.diemsg;
-  if (c.deny == 2 && !g_limits.diemsg_maxload.empty()) msg = &g_limits.diemsg_maxload;
-  if (c.deny == 3 && !g_limits.diemsg_maxconnip.empty()) msg = &g_limits.diemsg_maxconnip;
-  if (c.deny == 4 && !g_limits.diemsg_maxconnc.empty()) msg = &g_limits.diemsg_maxconnc;
-  // The message is a C string in the patch: it ends at a NUL.
-  std::string_view text(msg->c_str());
-  if (!text.empty()) {
-    Str out(text);
-    out.append("\r\n");
-    if (write_all(c.t, out) != 0) drop_sys("unable to print diemsg: ");
-  }
-  // As the patch does for a limit: a second's pause before the close. A
-  // connection denied by a rule alone closes at once, as in ucspi-tcp,
-  // unless it was given a message to read.
-  if (c.deny != 1 || !text.empty()) ::sleep(1);
-  _exit(kExitPerm);
+// What a refused client is sent: the specific DIEMSG_* or DIEMSG, and
+// CRLF; nothing when neither is set.
+void format_diemsg(Conn& c) {
+  const Limits& l = c.lim;
+  std::string_view msg = l.diemsg;
+  if (c.deny == 2 && !l.diemsg_maxload.empty()) msg = l.diemsg_maxload;
+  if (c.deny == 3 && !l.diemsg_maxconnip.empty()) msg = l.diemsg_maxconnip;
+  if (c.deny == 4 && !l.diemsg_maxconnc.empty()) msg = l.diemsg_maxconnc;
+  c.diemsg.clear();
+  if (msg.empty()) return;
+  c.diemsg.append(msg).append("\r\n");
 }
 
-void restore_signals() {
-  sig_default(SIGCHLD);
-  sig_unblock(SIGCHLD);
-  sig_default(SIGTERM);
-  sig_default(SIGPIPE);
-}
+// As the patch does for a limit: a second's pause before the close. A
+// connection denied by a rule alone closes at once, as in ucspi-tcp,
+// unless it was given a message to read.
+bool refusal_pauses(const Conn& c) { return c.deny && (c.deny != 1 || !c.diemsg.empty()); }
 
-[[noreturn]] void child_main(int t, const Endpoint& remote, const char* local_port, char** argv,
-                             ChildHook hook, void* ctx) {
-  Child c;
-  c.t = t;
-  c.remote = remote;
-  c.v6 = !remote.is_v4();
-  c.remote_ip[fmt_ip(c.remote_ip, remote.ip)] = 0;
-
-  char num[kNumDigits];
-  note(": pid ", fmt_num(num, static_cast<unsigned long>(::getpid())), " from ", c.remote_ip);
-
+// The child's work before the program: false (with c.dropped) when the
+// connection is to be dropped.
+bool prepare(Conn& c, const Endpoint* bound, const char* local_port) {
+  int t = c.t;
   if (g_opt->kill_ip_options) kill_ip_options(t);
   if (!g_opt->delay) set_nodelay(t);
   if (g_opt->banner && *g_opt->banner)
-    if (write_all(t, g_opt->banner) != 0) drop_sys("unable to print banner: ");
+    if (write_all(t, g_opt->banner) != 0) return dropping(c, "unable to print banner: ");
 
-  if (local_endpoint(t, c.local) != 0) drop_sys("unable to get local address: ");
+  // Bound to one address, every connection arrives on it.
+  if (bound) c.local = *bound;
+  else if (local_endpoint(t, c.local) != 0) return dropping(c, "unable to get local address: ");
   c.local_ip[fmt_ip(c.local_ip, c.local.ip)] = 0;
   std::strcpy(c.local_port, local_port);
-  std::string_view rp = fmt_num(num, remote.port);
+  char num[kNumDigits];
+  std::string_view rp = fmt_num(num, c.remote.port);
   std::memcpy(c.remote_port, rp.data(), rp.size());
   c.remote_port[rp.size()] = 0;
 
   c.local_host = g_opt->localname;
   if (!c.local_host) c.local_host = lookup_name(c.local.ip, c.local_host_s);
 
-  Str proto(g_opt->proto);
-  if (c.v6 && g_opt->v6_names) proto.push('6');
-  env::set("PROTO", proto.c_str());
+  char proto[16];
+  std::size_t pn = std::strlen(g_opt->proto);
+  if (pn + 2 > sizeof proto) pn = 0;
+  std::memcpy(proto, g_opt->proto, pn);
+  if (c.v6 && g_opt->v6_names) proto[pn++] = '6';
+  proto[pn] = 0;
+  env::set("PROTO", proto);
   set_var(c, "LOCALIP", c.local_ip);
   set_var(c, "LOCALPORT", c.local_port);
   set_var(c, "LOCALHOST", c.local_host);
   if (c.v6 && c.local.scope_id) {
     char ifname[IF_NAMESIZE];
     if (::if_indextoname(c.local.scope_id, ifname)) {
-      if (g_opt->v6_names) env::set(Str(g_opt->proto).append("6INTERFACE"), ifname);
-      if (g_opt->also_proto) env::set(Str(g_opt->also_proto).append("6INTERFACE"), ifname);
+      if (g_opt->v6_names) set_prefixed(g_opt->proto, false, "6INTERFACE", ifname);
+      if (g_opt->also_proto) set_prefixed(g_opt->also_proto, false, "6INTERFACE", ifname);
     }
   }
 
   if (g_opt->remote_host) {
-    const char* name = lookup_name(remote.ip, c.remote_host_s);
-    if (name && (!g_opt->paranoid || name_has_address(c.remote_host_s, remote.ip)))
+    const char* name = lookup_name(c.remote.ip, c.remote_host_s);
+    if (name && (!g_opt->paranoid || name_has_address(c.remote_host_s, c.remote.ip)))
       c.remote_host = name;
   }
   set_var(c, "REMOTEIP", c.remote_ip);
   set_var(c, "REMOTEPORT", c.remote_port);
   set_var(c, "REMOTEHOST", c.remote_host);
 
-  if (g_opt->remote_info) c.have_info = remote_info(c.info, remote, c.local, g_opt->timeout) == 0;
+  if (g_opt->remote_info)
+    c.have_info = remote_info(c.info, c.remote, c.local, g_opt->timeout) == 0;
   set_var(c, "REMOTEINFO", c.have_info ? c.info.c_str() : nullptr);
 
-  check_rules(c);
+  if (!check_rules(c)) return false;
   check_limits(c);
-  if (g_opt->verbosity >= 2) log_verdict(c);
-  if (c.deny) refuse(c);
+  if (g_opt->verbosity >= 2) format_verdict(c);
+  if (c.deny) format_diemsg(c);
+  else c.envp = env::build();
+  return true;
+}
 
+void restore_signals() {
+  sig_unblock(SIGCHLD);
+  sig_default(SIGTERM);
+  sig_default(SIGPIPE);
+}
+
+Str g_paths;  // where the program is looked for (exec_paths)
+
+// "PROG: WHAT PID" and the rest of the line; the pid is this process's.
+template <class... A>
+void log_with_pid(const char* what, const A&... rest) {
+  char pid[kNumDigits];
+  warn(g_opt->prog, what, fmt_num(pid, static_cast<unsigned long>(::getpid())), rest...);
+}
+
+[[noreturn]] void finish(const Conn& c, char** argv, ChildHook hook, void* ctx, bool pid_line) {
+  bool verbose = g_opt->verbosity >= 2;
+  if (pid_line && verbose) log_with_pid(": pid ", " from ", c.remote_ip);
+  if (c.dropped) {
+    if (!c.drop_line.empty()) warn(c.drop_line);
+    _exit(kExitTemp);
+  }
+  if (verbose) log_with_pid(c.deny ? ": deny " : ": ok ", c.verdict);
+  if (c.deny) {
+    if (!c.diemsg.empty() && write_all(c.t, c.diemsg) != 0)
+      fatal_sys(kExitTemp, kDrop, "unable to print diemsg: ");
+    if (refusal_pauses(c)) ::sleep(1);
+    _exit(kExitPerm);
+  }
   if (hook) {
     restore_signals();
-    Connection conn = {t, c.local, c.remote, c.local_ip, c.remote_ip, c.local_port, c.remote_port,
+    Connection conn = {c.t, c.local, c.remote, c.local_ip, c.remote_ip, c.local_port, c.remote_port,
                        c.local_host, c.remote_host, c.have_info ? c.info.c_str() : nullptr};
     hook(ctx, conn, argv);
     _exit(kExitTemp);
   }
-  if (fd_move(0, t) != 0 || fd_copy(1, 0) != 0 || set_cloexec(0, false) != 0)
-    drop_sys("unable to set up descriptors: ");
-  restore_signals();
-  pathexec(argv);
-  drop_sys("unable to run ", argv[0], ": ");
+  // The socket onto 0 and 1. It was accepted without close-on-exec, and
+  // descriptors 0 and 1 are closed in the parent, so it usually is 0.
+  // exec resets the caught signals; SIGCHLD must be unblocked.
+  sig_unblock(SIGCHLD);
+  int t = c.t;
+  if ((t != 0 && ::dup2(t, 0) != 0) || (t != 1 && ::dup2(t, 1) != 1))
+    fatal_sys(kExitTemp, kDrop, "unable to set up descriptors: ");
+  if (t > 1) ::close(t);
+  exec_listed(g_paths, argv, c.envp);
+  fatal_sys(kExitTemp, kDrop, "unable to run ", argv[0], ": ");
 }
+
+void reset(Conn& c, int t, const Endpoint& remote) {
+  c.t = t;
+  c.remote = remote;
+  c.v6 = !remote.is_v4();
+  c.remote_ip[fmt_ip(c.remote_ip, remote.ip)] = 0;
+  c.local_host = c.remote_host = nullptr;
+  c.have_info = false;
+  c.lim = g_limits;
+  c.deny = 0;
+  c.load = 0;
+  c.dropped = false;
+  c.drop_line.clear();
+  c.envp = nullptr;
+}
+
+// The slow path: the whole of ucspi-tcp's child.
+[[noreturn]] void child_main(int t, const Endpoint& remote, const Endpoint* bound, const char* local_port,
+                             char** argv, ChildHook hook, void* ctx) {
+  Conn c;
+  reset(c, t, remote);
+  char num[kNumDigits];
+  note(": pid ", fmt_num(num, static_cast<unsigned long>(::getpid())), " from ", c.remote_ip);
+  prepare(c, bound, local_port);
+  finish(c, argv, hook, ctx, false);
+}
+
+// vfork() keeps the parent waiting until the child has exec'd. When other
+// processes keep the CPUs busy the new child may wait a scheduler slice
+// (milliseconds) before it runs, and every connection waits with it; fork()
+// then does better, as the parent accepts on and the children run side by
+// side. So a vfork that took over kSlow makes the parent fork instead for
+// kForkFor, then try again. The children do the same either way.
+class Spawner {
+ public:
+  bool use_fork() {
+    if (!forking_) return false;
+    if (elapsed_ns(since_) < kForkFor) return true;
+    forking_ = false;
+    return false;
+  }
+  void before_vfork() { ::clock_gettime(CLOCK_MONOTONIC, &since_); }
+  void after_vfork() {
+    if (elapsed_ns(since_) <= kSlow) return;
+    forking_ = true;
+    ::clock_gettime(CLOCK_MONOTONIC, &since_);
+  }
+
+ private:
+  static constexpr long long kSlow = 1000000;        // 1 ms
+  static constexpr long long kForkFor = 1000000000;  // 1 s
+  static long long elapsed_ns(const timespec& from) {
+    timespec now;
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - from.tv_sec) * 1000000000LL + (now.tv_nsec - from.tv_nsec);
+  }
+  bool forking_ = false;
+  timespec since_{};
+};
 
 // ---- the parent ---------------------------------------------------------------
 
@@ -472,9 +591,15 @@ void serve(const ServerOptions& o, char** args, ChildHook hook, void* ctx) {
   if (!*argv) usage();
 
   sig_block(SIGCHLD);
-  sig_catch(SIGCHLD, on_child);
+  {
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    g_sigchld = ::signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (g_sigchld < 0) fatal_sys(kExitTemp, kFatal, "unable to create signalfd: ");
+  }
   sig_catch(SIGTERM, on_term);
-  sig_ignore(SIGPIPE);
+  sig_catch(SIGPIPE, on_pipe);
 
   int s = tcp_socket(where);
   if (s < 0) fatal_sys(kExitTemp, kFatal, "unable to create socket: ");
@@ -503,23 +628,60 @@ void serve(const ServerOptions& o, char** args, ChildHook hook, void* ctx) {
   ::close(1);
   print_status();
 
-  sigset_t none;
-  sigemptyset(&none);
+  // The fast path: nothing in the child's preparation can block (no name
+  // or remote info lookups; a banner this short fits in any new socket's
+  // send buffer), so the parent does it and the child only logs and execs.
+  bool fast = !hook && !o.remote_host && !o.remote_info && o.localname && std::strlen(o.banner) <= 1024;
+  const Endpoint* local = where.is_any() ? nullptr : &bound;
+  if (!hook) exec_paths(argv[0], g_paths);
+  std::size_t env_mark = env::mark();
+  Conn fast_conn;  // reused: its buffers keep their memory
+  Spawner spawner;
+
+  // Non-blocking, in case a connection polled as ready is gone when
+  // accepted.
+  if (set_nonblock(s) != 0) fatal_sys(kExitTemp, kFatal, "unable to set up socket: ");
+  pollfd wait[2] = {{g_sigchld, POLLIN, 0}, {s, POLLIN, 0}};
   for (;;) {
-    while (g_children >= o.limit) ::sigsuspend(&none);
+    // At the limit only an ending child is waited for.
+    nfds_t n = g_children >= o.limit ? 1 : 2;
+    wait[1].revents = 0;
+    if (::poll(wait, n, -1) < 0) continue;
+    if (wait[0].revents) reap();
+    if (!(wait[1].revents & POLLIN)) continue;
 
     Endpoint peer;
-    sig_unblock(SIGCHLD);
-    int t = accept(s, peer);
-    sig_block(SIGCHLD);
+    // The program gets the socket on 0 and 1 without a dup2 and a
+    // close-on-exec change when it arrives on 0; sslserver's relay keeps
+    // it from its program.
+    int t = accept(s, peer, hook != nullptr);
     if (t < 0) continue;
-    g_children = g_children + 1;
+    ++g_children;
     print_status();
 
-    pid_t pid = ::fork();
-    if (pid == 0) {
-      ::close(s);
-      child_main(t, peer, local_port, argv, hook, ctx);
+    pid_t pid;
+    if (fast) {
+      Conn& c = fast_conn;
+      reset(c, t, peer);
+      env::rewind(env_mark);
+      prepare(c, local, local_port);
+      // vfork: no copy of the page tables, and the parent waits only
+      // until the exec; a refusal that pauses must not hold it up.
+      if (refusal_pauses(c) || spawner.use_fork()) {
+        pid = ::fork();
+      } else {
+        spawner.before_vfork();
+        pid = ::vfork();
+        if (pid == 0) finish(c, argv, nullptr, nullptr, true);
+        spawner.after_vfork();
+      }
+      if (pid == 0) finish(c, argv, nullptr, nullptr, true);
+    } else {
+      pid = ::fork();
+      if (pid == 0) {
+        ::close(s);
+        child_main(t, peer, local, local_port, argv, hook, ctx);
+      }
     }
     if (pid < 0) {
       if (o.verbosity) warn_sys(o.prog, kDrop, "unable to fork: ");
@@ -532,7 +694,7 @@ void serve(const ServerOptions& o, char** args, ChildHook hook, void* ctx) {
   }
 }
 
-void drop_connection_sys(const char* what, const char* arg) { drop_sys(what, arg); }
+void drop_connection_sys(const char* what, const char* arg) { fatal_sys(kExitTemp, kDrop, what, arg); }
 
 void append_safe(Str& out, std::string_view s, bool keep_colons) {
   std::size_t i = 0;

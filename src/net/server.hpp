@@ -19,6 +19,16 @@
 // "ok ..." or "deny ..."; then a denied connection exits 100 and an
 // allowed one runs the program with the connection on descriptors 0 and 1.
 //
+// THE FAST PATH. When none of that can block (-H, -R and -l given, a
+// short banner, no hook), the parent does the child's work itself and
+// starts the child with vfork(): no copy of the page tables, and the child
+// only prints its log lines (it knows its pid), then execs or exits. The
+// result is the same, line for line. A refusal that pauses (DIEMSG, the
+// limits) is forked instead, as the parent must not wait for it, and so is
+// every connection for a second after a vfork that kept the parent waiting
+// over a millisecond (other processes busy on every CPU: with fork the
+// children then run side by side while the parent accepts on).
+//
 // ADDRESSES. host "0" or "" is "::", dual-stack (IPv4 clients arrive
 // v4-mapped and are shown as IPv4), or 0.0.0.0 where the kernel has no
 // IPv6; "0.0.0.0" and other IPv4 addresses listen on IPv4 only; an IPv6

@@ -142,10 +142,10 @@ int bind_reuse(int s, const Endpoint& e) {
 
 int listen(int s, int backlog) { return ::listen(s, backlog); }
 
-int accept(int s, Endpoint& peer) {
+int accept(int s, Endpoint& peer, bool cloexec) {
   SockAddr a;
   socklen_t len = sizeof a;
-  int fd = ::accept4(s, &a.sa, &len, SOCK_CLOEXEC);
+  int fd = ::accept4(s, &a.sa, &len, cloexec ? SOCK_CLOEXEC : 0);
   if (fd < 0) return -1;
   if (from_sockaddr(a, peer) != 0) peer = Endpoint();
   return fd;
@@ -211,6 +211,11 @@ int set_nodelay(int s) {
 }
 
 int kill_ip_options(int s) { return ::setsockopt(s, IPPROTO_IP, IP_OPTIONS, nullptr, 0); }
+
+int bind_to_device(int s, const char* interface) {
+  return ::setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, interface,
+                      static_cast<socklen_t>(std::strlen(interface)));
+}
 
 int set_v6only(int s, bool on) {
   int v = on ? 1 : 0;

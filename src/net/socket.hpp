@@ -50,9 +50,10 @@ int bind(int s, const Endpoint& e);
 // With SO_REUSEADDR first, as servers bind.
 int bind_reuse(int s, const Endpoint& e);
 int listen(int s, int backlog);
-// Accepts one connection: the new descriptor (close-on-exec, blocking) and
-// the peer. Not retried on EINTR, so a signal can end the wait.
-int accept(int s, Endpoint& peer);
+// Accepts one connection: the new descriptor (close-on-exec unless
+// `cloexec` is false, blocking) and the peer. Not retried on EINTR, so a
+// signal can end the wait.
+int accept(int s, Endpoint& peer, bool cloexec = true);
 // Connects, waiting at most timeout_ms (negative: the system's own limit).
 // ETIMEDOUT when the time runs out; the socket is blocking again on return.
 int connect_timeout(int s, const Endpoint& e, int timeout_ms);
@@ -66,6 +67,9 @@ int set_nodelay(int s);
 // Drops any IP options the peer sent (source routes), as tcpserver does
 // unless -o. IPv6 sockets may refuse it; callers ignore the result.
 int kill_ip_options(int s);
+// SO_BINDTODEVICE: the socket sends and receives only through the named
+// network interface.
+int bind_to_device(int s, const char* interface);
 // IPV6_V6ONLY for an AF_INET6 socket.
 int set_v6only(int s, bool on);
 

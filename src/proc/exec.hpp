@@ -5,6 +5,8 @@
 #include <spawn.h>
 #include <sys/types.h>
 
+#include "base/str.hpp"
+
 namespace qbox {
 
 // Only returns on failure, with errno: the first error that was not
@@ -17,5 +19,13 @@ void pathexec_env(const char* file, char* const* argv, char* const* envp);
 // search and environment, `actions` (may be null) applied in the child.
 // 0 with *pid set, or the errno value pathexec would have left.
 int pathspawn(pid_t* pid, char* const* argv, const posix_spawn_file_actions_t* actions);
+
+// The search split in two, for a server that runs the same program many
+// times from a vfork()ed child, which must not allocate: exec_paths lists
+// the names pathexec tries for `file` (each followed by a NUL), as $PATH
+// is now; exec_listed tries them in order and, like pathexec, returns
+// only on failure, with errno.
+void exec_paths(const char* file, Str& out);
+void exec_listed(const Str& paths, char* const* argv, char* const* envp);
 
 }  // namespace qbox

@@ -5,6 +5,8 @@
 
 #include "base/die.hpp"
 #include "base/fd.hpp"
+#include "tls/der.hpp"
+#include "tls/keycrypt.hpp"
 
 namespace qbox::tls {
 
@@ -24,12 +26,17 @@ void append_cb(void* ctx, const void* p, std::size_t n) {
   static_cast<Str*>(ctx)->append(static_cast<const char*>(p), n);
 }
 
-// Why a PEM text did not decode.
-std::string_view pem_problem(std::string_view text) {
-  return text.find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos
-             ? ": encrypted private keys are not supported"
-             : ": malformed PEM data";
+// PEM text that may hold an encrypted key: the objects, and the DEK-Info
+// header of each (empty for none).
+bool pem_decode_keys(std::string_view text, std::vector<PemObject>& out, std::vector<Str>& dek_infos) {
+  Str bare;
+  strip_pem_headers(text, bare, dek_infos);
+  bool ok = pem_decode(bare, out);
+  if (!bare.empty()) explicit_bzero(bare.data(), bare.size());
+  return ok;
 }
+
+constexpr std::string_view kMalformedPem = ": malformed PEM data";
 
 const unsigned char* ucp(const Str& s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
@@ -189,7 +196,8 @@ bool Credentials::take_key(std::string_view der, std::string_view key_name, Str&
 }
 
 bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name,
-                           std::string_view key_pem, std::string_view key_name, Str& err) {
+                           std::string_view key_pem, std::string_view key_name, Str& err,
+                           std::optional<std::string_view> passphrase) {
   certs_.clear();
   chain_.clear();
   wipe(key_bytes_);
@@ -197,9 +205,10 @@ bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name
 
   // The certificates.
   std::vector<PemObject> objs;
-  if (!pem_decode(cert_pem, objs)) {
+  std::vector<Str> deks;
+  if (!pem_decode_keys(cert_pem, objs, deks)) {
     say_file(err, "unable to parse ", cert_name);
-    err.append(pem_problem(cert_pem));
+    err.append(kMalformedPem);
     for (auto& o : objs) wipe(o.der);
     return false;
   }
@@ -245,42 +254,63 @@ bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name
 
   // The key: from its own file, or from the certificate file.
   std::vector<PemObject> kobjs;
+  std::vector<Str> kdeks;
   std::vector<PemObject>* keysrc = &objs;
-  std::string_view keytext = cert_pem;
+  std::vector<Str>* keydeks = &deks;
   if (key_name != cert_name || key_pem.data() != cert_pem.data()) {
-    if (!pem_decode(key_pem, kobjs)) {
+    if (!pem_decode_keys(key_pem, kobjs, kdeks)) {
       wipe_objs(objs);
       wipe_objs(kobjs);
       certs_.clear();
       chain_.clear();
       say_file(err, "unable to parse ", key_name);
-      err.append(pem_problem(key_pem));
+      err.append(kMalformedPem);
       return false;
     }
     keysrc = &kobjs;
-    keytext = key_pem;
+    keydeks = &kdeks;
   }
+  // Plain, PKCS#8-encrypted ("ENCRYPTED PRIVATE KEY") or encrypted the
+  // legacy way (a key with a DEK-Info header).
   const PemObject* key = nullptr;
-  bool encrypted = false, unsupported = false, twice = false;
-  for (const auto& o : *keysrc) {
-    if (is_key(o.name)) {
+  std::string_view dek;
+  bool pkcs8_encrypted = false, unsupported = false, twice = false;
+  for (std::size_t i = 0; i < keysrc->size(); ++i) {
+    const PemObject& o = (*keysrc)[i];
+    bool enc8 = o.name == "ENCRYPTED PRIVATE KEY";
+    if (is_key(o.name) || enc8) {
       if (key) twice = true;
       key = &o;
-    } else if (o.name == "ENCRYPTED PRIVATE KEY") {
-      encrypted = true;
+      pkcs8_encrypted = enc8;
+      dek = i < keydeks->size() ? (*keydeks)[i].view() : std::string_view();
     } else if (o.name == "DSA PRIVATE KEY") {
       unsupported = true;
     }
   }
   bool ok = false;
-  if (key && keytext.find("Proc-Type: 4,ENCRYPTED") != std::string_view::npos) encrypted = true, key = nullptr;
   if (twice) {
     say_file(err, "more than one private key in ", key_name);
+  } else if (key && (pkcs8_encrypted || !dek.empty())) {
+    if (!passphrase) {
+      err = "the private key in ";
+      err.append(key_name).append(" is encrypted, and no passphrase was given");
+    } else {
+      Str plain;
+      Decrypted r = pkcs8_encrypted ? decrypt_pkcs8(key->der, *passphrase, plain)
+                                    : decrypt_legacy(dek, key->der, *passphrase, plain);
+      if (r == Decrypted::kOk) {
+        ok = take_key(plain, key_name, err);
+      } else {
+        say_file(err, "unable to decrypt the private key in ", key_name);
+        err.append(r == Decrypted::kWrongPassphrase ? ": wrong passphrase"
+                   : r == Decrypted::kUnsupported
+                       ? ": unsupported encryption (PBES2 with PBKDF2, or a DEK-Info header, and AES-CBC or DES-EDE3-CBC work)"
+                       : ": malformed encrypted key");
+      }
+      wipe(plain);
+    }
   } else if (key) {
     ok = take_key(key->der, key_name, err);
-  } else if (encrypted) {
-    say_file(err, "unable to use the private key in ", key_name);
-    err.append(": encrypted private keys are not supported");
   } else if (unsupported) {
     say_file(err, "unable to use the private key in ", key_name);
     err.append(kUnsupportedKey);
@@ -328,16 +358,17 @@ bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name
   return ok;
 }
 
-bool Credentials::load(const char* cert_file, const char* key_file, Str& err) {
+bool Credentials::load(const char* cert_file, const char* key_file, Str& err,
+                       std::optional<std::string_view> passphrase) {
   Str ctext, ktext;
   if (!read_pem_file(cert_file, ctext, err)) return false;
   bool ok;
   if (key_file == nullptr || *key_file == 0) {
-    ok = load_pem(ctext, cert_file, ctext, cert_file, err);
+    ok = load_pem(ctext, cert_file, ctext, cert_file, err, passphrase);
   } else if (!read_pem_file(key_file, ktext, err)) {
     ok = false;
   } else {
-    ok = load_pem(ctext, cert_file, ktext, key_file, err);
+    ok = load_pem(ctext, cert_file, ktext, key_file, err, passphrase);
   }
   wipe(ctext);
   wipe(ktext);
@@ -403,30 +434,6 @@ bool TrustAnchors::load(const char* file, Str& err) {
 // ---- distinguished names ----------------------------------------------------
 
 namespace {
-
-// A DER reader: one TLV at a time, bounds-checked, short tags only.
-struct Der {
-  const unsigned char* p;
-  std::size_t n;
-  bool next(unsigned& tag, Der& body) {
-    if (n < 2) return false;
-    tag = p[0];
-    if ((tag & 0x1f) == 0x1f) return false;
-    std::size_t len = p[1], hdr = 2;
-    if (len & 0x80) {
-      std::size_t k = len & 0x7f;
-      if (k == 0 || k > 4 || n < 2 + k) return false;
-      len = 0;
-      for (std::size_t i = 0; i < k; ++i) len = len << 8 | p[2 + i];
-      hdr += k;
-    }
-    if (len > n - hdr) return false;
-    body = {p + hdr, len};
-    p += hdr + len;
-    n -= hdr + len;
-    return true;
-  }
-};
 
 struct OidName {
   const char* der;  // OID content bytes

@@ -1,5 +1,6 @@
 // TLS credentials for BearSSL, loaded from PEM files: a certificate chain
-// with its private key (RSA or EC; PKCS#1, SEC1 or PKCS#8), and the trust
+// with its private key (RSA or EC; PKCS#1, SEC1 or PKCS#8, plain or
+// encrypted with a passphrase as openssl does it), and the trust
 // anchors a client or a client-authenticating server checks chains against.
 //
 // Errors are values: a loader returns false and leaves one line in `err`
@@ -9,6 +10,7 @@
 #include <bearssl.h>
 
 #include <cstddef>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -55,10 +57,13 @@ class Credentials {
   // The chain from cert_file and the key from key_file; with key_file null
   // or empty, the key is taken from cert_file too (qmail's servercert.pem,
   // ucspi-ssl with $KEYFILE unset). The key must match the certificate.
-  bool load(const char* cert_file, const char* key_file, Str& err);
+  // An encrypted key (tls/keycrypt.hpp) needs the passphrase.
+  bool load(const char* cert_file, const char* key_file, Str& err,
+            std::optional<std::string_view> passphrase = std::nullopt);
   // Same, from PEM text in memory; the names are used in messages only.
   bool load_pem(std::string_view cert_pem, std::string_view cert_name,
-                std::string_view key_pem, std::string_view key_name, Str& err);
+                std::string_view key_pem, std::string_view key_name, Str& err,
+                std::optional<std::string_view> passphrase = std::nullopt);
 
   bool ok() const { return key_type_ != 0; }
   int key_type() const { return key_type_; }  // BR_KEYTYPE_RSA or BR_KEYTYPE_EC

@@ -59,6 +59,13 @@ openssl x509 -req -in stranger.csr -CA other-ca.pem -CAkey other-ca.key -CAcreat
 openssl ecparam -name prime256v1 -genkey -noout -out other.key
 cat ec.pem ec.key >ec-combined.pem
 cat rsa-pkcs1.key rsa.pem >rsa-combined.pem
+openssl pkcs8 -topk8 -v2 aes-256-cbc -in ec.key -passout pass:secret -out ec-enc.key
+openssl rsa -in rsa.key -aes256 -passout pass:secret -out rsa-enc.key
+openssl rsa -in rsa.key -traditional -aes256 -passout pass:secret -out rsa-enc-legacy.key
+openssl rsa -in rsa.key -traditional -des3 -passout pass:secret -out rsa-enc-des3.key
+cat ec.pem ec-enc.key >ec-enc-combined.pem
+printf 'secret\0' >pass
+printf 'secret\n' >pass-newline
 printf 'this is not PEM\n' >garbage.pem
 head -n 3 ec.pem >truncated.pem
 """
@@ -71,8 +78,13 @@ def pki(tmp_path_factory):
     assert r.returncode == 0, r.stderr.decode()
     # The forms the tests claim to cover, checked rather than assumed.
     for name, head in [("ec.key", "PRIVATE KEY"), ("ec-sec1.key", "EC PRIVATE KEY"),
-                       ("rsa.key", "PRIVATE KEY"), ("rsa-pkcs1.key", "RSA PRIVATE KEY")]:
-        assert (d / name).read_text().startswith(f"-----BEGIN {head}-----\n"), name
+                       ("rsa.key", "PRIVATE KEY"), ("rsa-pkcs1.key", "RSA PRIVATE KEY"),
+                       ("ec-enc.key", "ENCRYPTED PRIVATE KEY"), ("rsa-enc.key", "ENCRYPTED PRIVATE KEY"),
+                       ("rsa-enc-legacy.key", "RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC"),
+                       ("rsa-enc-des3.key", "RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: DES-EDE3-CBC")]:
+        if "\n" not in head:
+            head += "-----\n"
+        assert (d / name).read_text().startswith(f"-----BEGIN {head}"), name
     return d
 
 
@@ -146,7 +158,7 @@ def env_lines(data):
 
 def test_usage(applet_bin):
     exe = str(applet_bin / "sslserver")
-    usage = (b"sslserver: usage: sslserver [ -1UXpPhHrRoOdDqQvViIeEsSaAN ] [ -c limit ] "
+    usage = (b"sslserver: usage: sslserver [ -13UXpPhHrRoOdDqQvViIeEsSaAnN ] [ -c limit ] "
              b"[ -x rules.cdb ] [ -B banner ] [ -g gid ] [ -u uid ] [ -b backlog ] "
              b"[ -l localname ] [ -t timeout ] [ -T ssltimeout ] [ -w progtimeout ] "
              b"host port program\n")
@@ -157,8 +169,6 @@ def test_usage(applet_bin):
         assert (r.code, r.out, r.err) == (100, b"", b"")
     r = run([exe, "-Z", "0", "0", "true"], env=BASE_ENV)
     assert (r.code, r.err) == (100, b"sslserver: illegal option -- Z\n" + usage)
-    r = run([exe, "-n", "0", "0", "true"], env=BASE_ENV)
-    assert r.code == 100 and b"-n (UCSPI-TLS) is not supported" in r.err
 
 
 def fatal_of(applet_bin, env, args=("127.0.0.1", "0", "true")):
@@ -228,6 +238,143 @@ def test_unreadable_key(qbox, pki):
     finally:
         shutil.rmtree(d)
     assert (r.code, r.err.decode()) == (111, f"sslserver: fatal: unable to read {d}/secret.key: access denied\n")
+
+
+# ---- -3: encrypted keys, the passphrase on descriptor 3 ------------------------------------
+
+def with_fd3(applet_bin, tmp_path, passfile):
+    """A wrapper that starts sslserver with `passfile` on descriptor 3."""
+    w = tmp_path / ("sslserver-fd3-" + Path(passfile).name)
+    w.write_text('#!/bin/sh\nexec "%s" "$@" 3<"%s"\n' % (applet_bin / "sslserver", passfile))
+    w.chmod(0o755)
+    return str(w)
+
+
+@pytest.mark.parametrize("cert,key", [
+    ("ec.pem", "ec-enc.key"), ("rsa.pem", "rsa-enc.key"), ("rsa.pem", "rsa-enc-legacy.key"),
+    ("rsa.pem", "rsa-enc-des3.key"), ("ec-enc-combined.pem", None),
+])
+def test_encrypted_key_with_passphrase_on_fd3(servers, applet_bin, pki, tmp_path, cert, key):
+    exe = with_fd3(applet_bin, tmp_path, pki / "pass")
+    srv = servers(["-3", "-RHl0", "127.0.0.1", "0", "sh", "-c",
+                   "echo hello; if [ -e /proc/$$/fd/3 ]; then echo fd 3 open; fi"],
+                  cert_env(pki, cert, key), exe=exe)
+    data, _, _ = tls_fetch(pki, srv.port)
+    assert data == b"hello\n"  # and the passphrase's descriptor is closed
+
+
+def test_encrypted_key_errors(applet_bin, pki, tmp_path):
+    p = str(pki)
+    env = cert_env(pki, "ec.pem", "ec-enc.key")
+    # Without -3.
+    assert fatal_of(applet_bin, env) == \
+        f"sslserver: fatal: the private key in {p}/ec-enc.key is encrypted, and no passphrase was given\n"
+    # A wrong passphrase: the newline is part of it, as in ucspi-ssl.
+    for key in ("ec-enc.key", "rsa-enc-legacy.key"):
+        r = run([with_fd3(applet_bin, tmp_path, pki / "pass-newline"), "-3", "-1", "127.0.0.1", "0", "true"],
+                env=cert_env(pki, "ec.pem" if key.startswith("ec") else "rsa.pem", key), timeout=10)
+        assert (r.code, r.out, r.err.decode()) == (
+            111, b"", f"sslserver: fatal: unable to decrypt the private key in {p}/{key}: wrong passphrase\n")
+    # -3 with nothing on descriptor 3.
+    r = run([str(applet_bin / "sslserver"), "-3", "-1", "127.0.0.1", "0", "true"], env=env, timeout=10,
+            close_fds=True)
+    assert (r.code, r.err) == (111, b"sslserver: fatal: unable to read the passphrase from descriptor 3: "
+                                    b"file descriptor not open\n")
+
+
+# ---- -n: UCSPI-TLS ----------------------------------------------------------------------
+
+# A UCSPI-TLS program: greets in plain text on 0/1; on "STARTTLS" it
+# answers, asks sslserver for TLS on $SSLCTLFD ('Y' also returns the
+# session variables there), then talks through $SSLREADFD/$SSLWRITEFD.
+UCSPI_TLS_PROG = r"""
+import os, sys
+def line(fd):
+    b = b""
+    while not b.endswith(b"\n"):
+        c = os.read(fd, 1)
+        if not c:
+            break
+        b += c
+    return b
+os.write(1, b"220 plain\r\n")
+cmd = line(0)
+if not cmd.startswith(b"STARTTLS"):
+    os.write(1, b"plain: " + cmd)
+    sys.exit(3)
+os.write(1, b"220 go ahead\r\n")
+ctl = int(os.environ["SSLCTLFD"])
+os.write(ctl, cmd[8:9])
+vars = b""
+if cmd[8:9] == b"Y":
+    while not vars.endswith(b"\0\0"):
+        vars += os.read(ctl, 4096)
+rd, wr = int(os.environ["SSLREADFD"]), int(os.environ["SSLWRITEFD"])
+got = line(rd)
+names = sorted(v.split(b"=")[0] for v in vars.split(b"\0") if v)
+os.write(wr, b"tls: " + got + b" ".join(names) + b"\n" + os.environ.get("SSL_CIPHER", "-").encode() + b"\n")
+sys.exit(4)
+"""
+
+
+def end_statuses(log):
+    return [l.split()[-1] for l in log if l.startswith("sslserver: end ")]
+
+
+def ucspi_tls_session(pki, port, cmd):
+    """Plain greeting, STARTTLS (cmd), the TLS part: what came over TLS."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        f = s.makefile("rb", buffering=0)
+        assert f.readline() == b"220 plain\r\n"
+        s.sendall(cmd)
+        assert f.readline() == b"220 go ahead\r\n"
+        ctx = client_context(pki)
+        with ctx.wrap_socket(s, server_hostname="localhost", suppress_ragged_eofs=False) as t:
+            t.sendall(b"hello\n")
+            return read_to_end(t), t.cipher()
+
+
+def test_ucspi_tls_starttls(servers, pki):
+    srv = servers(["-n", "-v", "-RHl0", "127.0.0.1", "0", "/usr/bin/python3", "-S", "-c", UCSPI_TLS_PROG],
+                  cert_env(pki, "ec.pem", "ec.key"))
+    # 'Y': the session variables come over the control socket.
+    data, cipher = ucspi_tls_session(pki, srv.port, b"STARTTLSY\r\n")
+    lines = env_lines(data)
+    assert lines[0] == "tls: hello"
+    assert lines[1].split() == ["SSL_CIPHER", "SSL_CIPHER_ALGKEYSIZE", "SSL_CIPHER_EXPORT",
+                                "SSL_CIPHER_USEKEYSIZE", "SSL_PROTOCOL", "SSL_SERVER_S_DN",
+                                "SSL_SESSION_ID", "SSL_VERSION_INTERFACE", "SSL_VERSION_LIBRARY"]
+    assert lines[2] == "-"  # nothing about TLS in the environment: it came later
+    srv.wait_count("end", 1)
+    # 'y': TLS without the variables.
+    data, cipher = ucspi_tls_session(pki, srv.port, b"STARTTLSy\r\n")
+    assert env_lines(data) == ["tls: hello", "", "-"]
+    log = srv.wait_count("end", 2)
+    assert sum(1 for l in log if re.fullmatch(r"sslserver: ssl \d+ accept ", l)) == 2
+    assert end_statuses(log) == [str(4 << 8)] * 2
+
+
+def test_ucspi_tls_plain_only_and_failed_handshake(servers, pki):
+    srv = servers(["-n", "-v", "-RHl0", "-B", "banner\r\n", "127.0.0.1", "0", "/usr/bin/python3", "-S", "-c",
+                   UCSPI_TLS_PROG], cert_env(pki, "ec.pem", "ec.key"))
+    # No STARTTLS: plain text to the end, the program's exit code.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT) as s:
+        s.sendall(b"QUIT\r\n")
+        assert read_to_end(s) == b"banner\r\n220 plain\r\nplain: QUIT\r\n"
+    assert end_statuses(srv.wait_count("end", 1)) == [str(3 << 8)]
+    # STARTTLS, then no TLS from the client: the program is stopped.
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=TIMEOUT) as s:
+        f = s.makefile("rb", buffering=0)
+        assert f.readline() == b"banner\r\n"
+        assert f.readline() == b"220 plain\r\n"
+        s.sendall(b"STARTTLSy\r\n")
+        assert f.readline() == b"220 go ahead\r\n"
+        s.sendall(b"not TLS at all\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        read_to_end(s)
+    log = srv.wait_count("end", 2)
+    assert any("dropping connection, unable to accept SSL: " in l for l in log)
+    assert end_statuses(log) == [str(3 << 8), str(111 << 8)]
 
 
 # ---- handshakes: every kind of key -----------------------------------------------------------

@@ -404,6 +404,91 @@ def test_remote_info(applet_bin, listeners, identd):
         assert not any(l.startswith("TCPREMOTEINFO=") for l in norm_env(r.out))
 
 
+# ---- -I interface (ucspi-tcp6) ----------------------------------------------------------
+
+def test_interface_loopback_and_unknown(applet_bin, listeners):
+    srv = listeners.serve()
+    r = ours(applet_bin, ["-v", "-RHl0", "-I", "lo", "127.0.0.1", str(srv.port), "env"])
+    assert (r.code, r.err) == (0, b"tcpclient: connected to 127.0.0.1 port %d\n" % srv.port)
+    assert "TCPREMOTEIP=127.0.0.1" in r.out.decode().splitlines()
+    r = ours(applet_bin, ["-RHl0", "-I", "qbox-nosuch0", "127.0.0.1", str(srv.port), "true"])
+    assert (r.code, r.err) == (111, b"tcpclient: fatal: no network interface named qbox-nosuch0\n")
+    r = ours(applet_bin, ["-q", "-RHl0", "-I", "qbox-nosuch0", "127.0.0.1", str(srv.port), "true"])
+    assert (r.code, r.err) == (111, b"")
+    assert len(srv.conns) == 1
+
+
+def make_netns():
+    """A network namespace of our own with lo up and a veth pair v0/v1,
+    fe80::1 on v0; its name, or None when it cannot be made."""
+    if os.geteuid() != 0:
+        return None
+    name = "qbox-t%d" % os.getpid()
+    steps = [["ip", "netns", "add", name]] + [
+        ["ip", "netns", "exec", name] + c for c in (
+            ["ip", "link", "set", "lo", "up"],
+            ["ip", "link", "add", "v0", "type", "veth", "peer", "name", "v1"],
+            ["ip", "link", "set", "v0", "up"], ["ip", "link", "set", "v1", "up"],
+            ["ip", "addr", "add", "fe80::1/64", "dev", "v0", "nodad"])]
+    for step in steps:
+        if subprocess.run(step, capture_output=True).returncode != 0:
+            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            return None
+    return name
+
+
+@pytest.fixture
+def netns():
+    name = make_netns()
+    if not name:
+        pytest.skip("needs root and a network namespace with a veth pair")
+    yield name
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def test_interface_scope_and_binding(applet_bin, netns):
+    """In a namespace of our own: -I gives a link-local address its scope,
+    and binds the socket to the interface (SO_BINDTODEVICE)."""
+    ns = ["ip", "netns", "exec", netns]
+    tcpserver, tcpclient = str(applet_bin / "tcpserver"), str(applet_bin / "tcpclient")
+    servers = [subprocess.Popen(ns + [tcpserver, "-1", "-RHl0", host, "0", "sh", "-c",
+                                      "echo ${TCP6INTERFACE-none}"],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+               for host in ("fe80::1%v0", "127.0.0.1")]
+    try:
+        port6, port4 = (int(p.stdout.readline()) for p in servers)
+
+        def client(*args):
+            return run(ns + [tcpclient, "-RHl0"] + list(args) + ["sh", "-c", "cat <&6; env"],
+                       env=BASE_ENV)
+
+        # Without an interface a link-local address cannot be reached.
+        r = client("fe80::1", str(port6))
+        assert (r.code, r.err) == (111, b"tcpclient: unable to connect to fe80::1 port %d: "
+                                         b"invalid argument\n" % port6)
+        r = client("-I", "v0", "fe80::1", str(port6))
+        assert r.code == 0, r.err
+        lines = r.out.decode().splitlines()
+        assert lines[0] == "v0"  # the server's TCP6INTERFACE
+        assert "TCP6INTERFACE=v0" in lines and "TCP6REMOTEIP=fe80::1" in lines
+        # "%v0" on the address works alike; -I lo sends it where it is not.
+        assert client("-I", "v0", "fe80::1%v0", str(port6)).code == 0
+        r = client("-I", "lo", "fe80::1", str(port6))
+        assert (r.code, r.err) == (111, b"tcpclient: unable to connect to fe80::1 port %d: "
+                                         b"network unreachable\n" % port6)
+        # Bound to v0, the socket does not reach 127.0.0.1 (lo).
+        assert client("-I", "lo", "127.0.0.1", str(port4)).out.startswith(b"none\n")
+        r = client("-T", "1", "-I", "v0", "127.0.0.1", str(port4))
+        assert (r.code, r.err) == (111, b"tcpclient: unable to connect to 127.0.0.1 port %d: "
+                                         b"timed out\n" % port4)
+    finally:
+        for p in servers:
+            os.killpg(p.pid, 9)
+            p.wait()
+            p.stdout.close()
+
+
 # ---- IPv6 ----------------------------------------------------------------------------------
 
 def ipv6_env(port, lname="lname"):

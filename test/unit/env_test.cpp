@@ -67,6 +67,20 @@ TEST_CASE("env::build applies changes like pathexec_env") {
   unsetenv("QBOX_T_CHANGE");
 }
 
+TEST_CASE("env::rewind forgets the changes recorded after a mark") {
+  std::size_t mark = env::mark();
+  env::set("QBOX_T_CONN", "1");
+  CHECK(has(entries(env::build()), "QBOX_T_CONN=1"));
+  env::rewind(mark);
+  CHECK(env::mark() == mark);
+  env::set("QBOX_T_OTHER", "2");
+  auto v = entries(env::build());
+  CHECK(has(v, "QBOX_T_OTHER=2"));
+  CHECK_FALSE(has(v, "QBOX_T_CONN=1"));
+  env::rewind(mark);
+  CHECK_FALSE(has(entries(env::build()), "QBOX_T_OTHER=2"));
+}
+
 TEST_CASE("qmail_home honours QMAILHOME when not setuid") {
   unsetenv("QMAILHOME");
   CHECK(std::string_view(qmail_home()) == "/var/qmail");

@@ -266,6 +266,21 @@ TEST_CASE("pathspawn searches PATH like pathexec, applies file actions, reports 
   CHECK(spawn_child(noexec, "/etc:/nonexistent") == 42);
 }
 
+TEST_CASE("exec_paths lists what pathexec tries, in order") {
+  const char* saved = std::getenv("PATH");
+  Str keep(saved ? saved : "");
+  Str paths;
+  ::setenv("PATH", "/a::/b/c", 1);
+  exec_paths("prog", paths);
+  CHECK(paths.view() == std::string_view("/a/prog\0./prog\0/b/c/prog\0", 25));
+  exec_paths("./here/prog", paths);  // a slash: as it is
+  CHECK(paths.view() == std::string_view("./here/prog\0", 12));
+  ::unsetenv("PATH");
+  exec_paths("sh", paths);
+  CHECK(paths.view() == std::string_view("/bin/sh\0/usr/bin/sh\0", 20));
+  if (saved) ::setenv("PATH", keep.c_str(), 1);
+}
+
 TEST_CASE("wait_nohang and the self-pipe") {
   int st;
   CHECK(wait_nohang(&st) <= 0);

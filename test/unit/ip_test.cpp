@@ -92,6 +92,18 @@ TEST_CASE("IPv6: the forms of the notation") {
   CHECK(f6(ip) == "::102:304");
 }
 
+TEST_CASE("IPv6: link-local is fe80::/10") {
+  uint8_t ip[16];
+  for (const char* a : {"fe80::1", "fe80::", "febf:ffff::1"}) {
+    REQUIRE(parse_ip6(a, ip));
+    CHECK(is_link_local(ip));
+  }
+  for (const char* a : {"fec0::1", "fe7f::1", "::1", "2001:db8::1", "::ffff:169.254.1.1"}) {
+    REQUIRE(parse_ip6(a, ip));
+    CHECK_FALSE(is_link_local(ip));
+  }
+}
+
 TEST_CASE("IPv6: scanning stops where the address does") {
   uint8_t ip[16];
   CHECK(scan_ip6("2001:db8::/32", ip) == 10);

@@ -21,6 +21,7 @@
 #include "base/fd.hpp"
 #include "io/buffer.hpp"
 #include "tls/creds.hpp"
+#include "tls/keycrypt.hpp"
 #include "tls/session.hpp"
 
 using namespace qbox;
@@ -72,6 +73,13 @@ struct Pki {
         "openssl ecparam -name secp256k1 -genkey -noout -out k1.key;"
         "openssl pkcs8 -topk8 -in ec.key -passout pass:secret -out enc.key;"
         "openssl rsa -in rsa.key -traditional -aes128 -passout pass:secret -out rsa-enc.key;"
+        "openssl pkcs8 -topk8 -v2 aes-128-cbc -v2prf hmacWithSHA1 -in ec.key -passout pass:secret -out enc-sha1.key;"
+        "openssl pkcs8 -topk8 -v2 des3 -v2prf hmacWithSHA512 -in rsa.key -passout pass:secret -out rsa-enc-des3.key;"
+        "openssl pkcs8 -topk8 -v2 aes-192-cbc -v2prf hmacWithSHA384 -iter 1000 -in ec.key -passout pass:secret -out enc-sha384.key;"
+        "openssl rsa -in rsa.key -traditional -des3 -passout pass:secret -out rsa-enc-legacy-des3.key;"
+        "openssl ec -in ec.key -aes256 -passout pass:secret -out ec-enc-legacy.key;"
+        "openssl pkcs8 -topk8 -scrypt -in ec.key -passout pass:secret -out enc-scrypt.key;"
+        "cat ec.pem enc.key >enc-combined.pem;"
         "cat ec.pem ec.key >combined.pem;"
         "' >setup.log 2>&1");
     if (std::system(cmd.c_str()) != 0) return;
@@ -397,9 +405,9 @@ TEST_CASE("Credentials name the file and the problem") {
   CHECK(load_error("ec.pem", "k1.key") ==
         "unable to use the private key in DIR/k1.key: unsupported key type (RSA keys, and EC keys on P-256, P-384 or P-521 work)");
   CHECK(load_error("ec.pem", "enc.key") ==
-        "unable to use the private key in DIR/enc.key: encrypted private keys are not supported");
+        "the private key in DIR/enc.key is encrypted, and no passphrase was given");
   CHECK(load_error("rsa.pem", "rsa-enc.key") ==
-        "unable to parse DIR/rsa-enc.key: encrypted private keys are not supported");
+        "the private key in DIR/rsa-enc.key is encrypted, and no passphrase was given");
 }
 
 TEST_CASE("Credentials reject malformed PEM, broken certificates and two keys") {
@@ -437,13 +445,147 @@ TEST_CASE("Credentials read a combined file with CRLF line ends") {
   CHECK(c.load_pem(crlf, "servercert.pem", crlf, "servercert.pem", err));
   CHECK(c.key_type() == BR_KEYTYPE_EC);
 
-  // A legacy encrypted key inside the combined file.
+  // A legacy encrypted key inside the combined file, CRLF too.
   Str enc, rsa;
   REQUIRE(read_file(pki().path("rsa-enc.key").c_str(), enc) == 0);
   REQUIRE(read_file(pki().path("rsa.pem").c_str(), rsa) == 0);
   rsa.append(enc);
   CHECK_FALSE(c.load_pem(rsa, "servercert.pem", rsa, "servercert.pem", err));
-  CHECK(err == "unable to parse servercert.pem: encrypted private keys are not supported");
+  CHECK(err == "the private key in servercert.pem is encrypted, and no passphrase was given");
+  CHECK(c.load_pem(rsa, "servercert.pem", rsa, "servercert.pem", err, "secret"));
+  CHECK(c.key_type() == BR_KEYTYPE_RSA);
+  crlf.clear();
+  for (char ch : rsa.view()) {
+    if (ch == '\n') crlf.push('\r');
+    crlf.push(ch);
+  }
+  CHECK(c.load_pem(crlf, "servercert.pem", crlf, "servercert.pem", err, "secret"));
+  CHECK(c.key_type() == BR_KEYTYPE_RSA);
+}
+
+namespace {
+
+Str unhex(std::string_view hex) {
+  Str out;
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    auto nib = [](char ch) { return ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10; };
+    out.push(static_cast<char>(nib(hex[i]) << 4 | nib(hex[i + 1])));
+  }
+  return out;
+}
+
+Str derive(const br_hash_class* h, std::string_view pass, std::string_view salt, uint32_t c, std::size_t len) {
+  Str out;
+  out.resize(len);
+  pbkdf2(h, pass, salt, c, reinterpret_cast<unsigned char*>(out.data()), len);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("PBKDF2: the known answers of RFC 6070 (HMAC-SHA1) and RFC 7914 (HMAC-SHA256)") {
+  using namespace std::string_view_literals;
+  CHECK(derive(&br_sha1_vtable, "password", "salt", 1, 20) == unhex("0c60c80f961f0e71f3a9b524af6012062fe037a6"));
+  CHECK(derive(&br_sha1_vtable, "password", "salt", 2, 20) == unhex("ea6c014dc72d6f8ccd1ed92ace1d41f0d8de8957"));
+  CHECK(derive(&br_sha1_vtable, "password", "salt", 4096, 20) == unhex("4b007901b765489abead49d926f721d065a429c1"));
+  CHECK(derive(&br_sha1_vtable, "passwordPASSWORDpassword", "saltSALTsaltSALTsaltSALTsaltSALTsalt", 4096, 25) ==
+        unhex("3d2eec4fe41c849b80c8d83662c0e44a8b291a964cf2f07038"));
+  CHECK(derive(&br_sha1_vtable, "pass\0word"sv, "sa\0lt"sv, 4096, 16) == unhex("56fa6aa75548099dcc37d7f03425e0c3"));
+  CHECK(derive(&br_sha256_vtable, "passwd", "salt", 1, 64) ==
+        unhex("55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+              "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783"));
+  CHECK(derive(&br_sha256_vtable, "Password", "NaCl", 80000, 64) ==
+        unhex("4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
+              "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d"));
+}
+
+TEST_CASE("EVP_BytesToKey with MD5: what openssl enc -md md5 -P prints") {
+  // openssl enc -aes-256-cbc -md md5 -S 0102030405060708 -pass pass:secret -P
+  const unsigned char salt[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  Str out;
+  out.resize(48);
+  bytes_to_key_md5("secret", salt, reinterpret_cast<unsigned char*>(out.data()), 48);
+  CHECK(out == unhex("C9E5A1BD216DBE1317E230CEF48F38EE7F0E17AD64022144BCCEC4A1AA2879AB"
+                     "E24B32BBBC4EF02ECBCB6576523AD893"));
+}
+
+TEST_CASE("Credentials decrypt the keys openssl encrypts, and name a wrong passphrase") {
+  struct Case { const char* cert; const char* key; int type; };
+  const Case cases[] = {
+      {"ec.pem", "enc.key", BR_KEYTYPE_EC},                   // PBES2, AES-256-CBC, HMAC-SHA256
+      {"ec.pem", "enc-sha1.key", BR_KEYTYPE_EC},              // AES-128-CBC, HMAC-SHA1
+      {"ec.pem", "enc-sha384.key", BR_KEYTYPE_EC},            // AES-192-CBC, HMAC-SHA384
+      {"rsa.pem", "rsa-enc-des3.key", BR_KEYTYPE_RSA},        // DES-EDE3-CBC, HMAC-SHA512
+      {"rsa.pem", "rsa-enc.key", BR_KEYTYPE_RSA},             // legacy AES-128-CBC
+      {"rsa.pem", "rsa-enc-legacy-des3.key", BR_KEYTYPE_RSA}, // legacy DES-EDE3-CBC
+      {"ec.pem", "ec-enc-legacy.key", BR_KEYTYPE_EC},         // legacy SEC1, AES-256-CBC
+      {"enc-combined.pem", nullptr, BR_KEYTYPE_EC},           // in the certificate's file
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.key);
+    Credentials cr;
+    Str err;
+    Str kp = c.key ? pki().path(c.key) : Str();
+    CHECK(cr.load(pki().path(c.cert).c_str(), c.key ? kp.c_str() : nullptr, err, "secret"));
+    INFO(err.view());
+    CHECK(cr.key_type() == c.type);
+    CHECK(cr.load(pki().path(c.cert).c_str(), c.key ? kp.c_str() : nullptr, err, "Secret") == false);
+    Str want("unable to decrypt the private key in ");
+    want.append(c.key ? kp.view() : pki().path(c.cert).view()).append(": wrong passphrase");
+    CHECK(err == want);
+    CHECK_FALSE(cr.ok());
+  }
+  // A plain key does not mind a passphrase.
+  Credentials cr;
+  Str err;
+  CHECK(cr.load(pki().path("ec.pem").c_str(), pki().path("ec.key").c_str(), err, "secret"));
+  // scrypt is not among the schemes.
+  CHECK_FALSE(cr.load(pki().path("ec.pem").c_str(), pki().path("enc-scrypt.key").c_str(), err, "secret"));
+  CHECK(contains(err, "/enc-scrypt.key: unsupported encryption ("));
+}
+
+TEST_CASE("decrypt_pkcs8 and decrypt_legacy refuse broken input") {
+  Str out;
+  CHECK(decrypt_pkcs8("", "x", out) == Decrypted::kMalformed);
+  CHECK(decrypt_pkcs8("\x30\x03\x02\x01\x00", "x", out) == Decrypted::kMalformed);
+  CHECK(decrypt_legacy("AES-256-CBC,00", "0123456789abcdef", "x", out) == Decrypted::kMalformed);
+  CHECK(decrypt_legacy("BF-CBC,0011223344556677", "01234567", "x", out) == Decrypted::kUnsupported);
+  CHECK(decrypt_legacy("DES-CBC,0011223344556677", "0123456", "x", out) == Decrypted::kMalformed);  // not whole blocks
+  CHECK(out.empty());
+}
+
+TEST_CASE("strip_pem_headers keeps the body and finds DEK-Info") {
+  Str out;
+  std::vector<Str> deks;
+  strip_pem_headers("junk\n-----BEGIN A-----\nQUJD\n-----END A-----\n"
+                    "-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\n"
+                    "DEK-Info: AES-128-CBC,00FF\r\n\r\nREVG\r\n-----END RSA PRIVATE KEY-----\r\n",
+                    out, deks);
+  CHECK(out == "junk\n-----BEGIN A-----\nQUJD\n-----END A-----\n"
+               "-----BEGIN RSA PRIVATE KEY-----\r\nREVG\r\n-----END RSA PRIVATE KEY-----\r\n");
+  REQUIRE(deks.size() == 2);
+  CHECK(deks[0].empty());
+  CHECK(deks[1] == "AES-128-CBC,00FF");
+}
+
+TEST_CASE("read_passphrase reads to the first NUL or the end, newline included") {
+  // A pipe holding `bytes`, closed behind them: its reading end.
+  auto feed = [](std::string_view bytes) {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    REQUIRE(write_all(p[1], bytes) == 0);
+    ::close(p[1]);
+    return Fd(p[0]);
+  };
+  Str pass;
+  CHECK(read_passphrase(feed(std::string_view("secret\0rest", 11)).get(), pass) == 0);
+  CHECK(pass == "secret");
+  CHECK(read_passphrase(feed("line\n").get(), pass) == 0);
+  CHECK(pass == "line\n");
+  CHECK(read_passphrase(feed("0123456789").get(), pass, 4) == -1);
+  CHECK(errno == EFBIG);
+  CHECK(read_passphrase(-1, pass) == -1);
+  CHECK(errno == EBADF);
 }
 
 TEST_CASE("TrustAnchors from a CA file and from the system bundle") {
