@@ -1,0 +1,404 @@
+"""Reliability of the queue and the local delivery chain: crashes (kill -9
+of qmail-send, qmail-lspawn, qmail-local and qmail-queue at random moments),
+full file systems, and inputs far beyond every size limit.
+
+The crash test's promise is qmail's: a message qmail-queue acknowledged
+(exit 0) is delivered at least once, whatever dies meanwhile; a Maildir's
+new/ only ever holds complete messages; a restarted qmail-send carries on
+from whatever state the queue is in, without queue-fix.
+"""
+import os
+import random
+import re
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import wait_for
+from qmailhome import NOBODY, NOGROUP, ROOT, QmailHome, as_user, envelope
+
+UID = NOBODY if ROOT else os.getuid()
+GID = NOGROUP if ROOT else os.getgid()
+needs_root = pytest.mark.skipif(not ROOT, reason="mounting a small tmpfs needs root")
+
+
+# ---- helpers ---------------------------------------------------------------------
+
+def make_users(q, names):
+    """A home with a Maildir for each name, and users/cdb naming them."""
+    lines = []
+    homes = {}
+    for n in names:
+        home = q.dir / "home" / n
+        home.mkdir(parents=True)
+        os.chmod(home, 0o755)
+        for sub in ("tmp", "new", "cur"):
+            (home / "Maildir" / sub).mkdir(parents=True)
+        homes[n] = home
+        lines.append(f"={n}:{n}:{UID}:{GID}:{home}:::\n")
+    users = q.dir / "users"
+    users.mkdir(exist_ok=True)
+    (users / "assign").write_text("".join(lines) + ".\n")
+    q.chown_all()
+    r = q.run("qmail-newu")
+    assert r.code == 0, r
+    return homes
+
+
+def process_table():
+    """{pid: (comm, ppid)} of every process."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat", "rb") as f:
+                s = f.read()
+        except OSError:
+            continue
+        comm = s[s.index(b"(") + 1:s.rindex(b")")].decode(errors="replace")
+        out[int(d)] = (comm, int(s[s.rindex(b")") + 2:].split()[1]))
+    return out
+
+
+def descendants(top):
+    """{pid: comm} of top and everything below it."""
+    table = process_table()
+    kids = {}
+    for pid, (_, ppid) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    out, todo = {}, [top]
+    while todo:
+        p = todo.pop()
+        if p in table:
+            out[p] = table[p][0]
+        todo += kids.get(p, [])
+    return out
+
+
+class Supervised:
+    """qmail-start on a QmailHome, restarted whenever it exits (as
+    supervise would), all runs logging to one file."""
+
+    def __init__(self, q, defaultdelivery="./Maildir/"):
+        self.q = q
+        self.defaultdelivery = defaultdelivery
+        self.logfile = q.dir / "send.log"
+        self.log = open(self.logfile, "ab")
+        self.lock = threading.Lock()
+        self.stopping = False
+        self.starts = 0
+        self.p = None
+        self._start()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _start(self):
+        self.p = subprocess.Popen(as_user([str(self.q.bin / "qmail-start"), self.defaultdelivery]),
+                                  stdin=subprocess.DEVNULL, stdout=self.log,
+                                  stderr=subprocess.STDOUT, env=self.q.env(),
+                                  start_new_session=True)
+        self.starts += 1
+
+    def _watch(self):
+        while True:
+            p = self.p
+            p.wait()
+            with self.lock:
+                if self.stopping:
+                    return
+                time.sleep(0.01)
+                self._start()
+
+    def pid(self):
+        return self.p.pid
+
+    def text(self):
+        return self.logfile.read_text(errors="replace")
+
+    def alarm(self):
+        try:
+            os.kill(self.p.pid, signal.SIGALRM)
+        except ProcessLookupError:
+            pass
+
+    def stop(self):
+        with self.lock:
+            self.stopping = True
+        p = self.p
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        p.wait()
+        self.thread.join(timeout=10)
+        self.log.close()
+
+
+def queue_with_pipes(q, message, env_bytes):
+    """Starts qmail-queue with the message and the envelope already in
+    pipes (each below the pipe's 64 KiB), so nothing can block."""
+    m_r, m_w = os.pipe()
+    e_r, e_w = os.pipe()
+    try:
+        os.write(m_w, message)
+        os.write(e_w, env_bytes)
+    finally:
+        os.close(m_w)
+        os.close(e_w)
+    try:
+        return subprocess.Popen(as_user([str(q.bin / "qmail-queue")]), stdin=m_r, stdout=e_r,
+                                stderr=subprocess.DEVNULL, env=q.env(), cwd=q.dir)
+    finally:
+        os.close(m_r)
+        os.close(e_r)
+
+
+QUEUE_DIRS = ("todo", "info", "local", "remote", "bounce")
+
+
+# ---- 1. crashes ------------------------------------------------------------------
+
+CRASH_MESSAGES = 5000
+CRASH_USERS = ["u0", "u1", "u2", "u3", "u4", "u5"]
+CRASH_KILLS = 300
+CRASH_SECONDS = 25  # the injections' pace: kills come every 50 to 100 ms
+CRASH_SENDER = "crash@b.example"
+ID_RE = re.compile(rb"^Subject: crash (\d+)$", re.M)
+
+
+def crash_message(n):
+    """Message n: its id in the subject and the body, and a body of a
+    length fixed by n (up to 24 KiB), so a cut is easy to see."""
+    rnd = random.Random(n)
+    lines = b"".join(b"line %d of message %d %s\n" % (i, n, b"x" * rnd.randrange(60))
+                     for i in range(rnd.randrange(1, 300)))
+    return (b"From: crash@b.example\nTo: crash\nSubject: crash %d\n\nbody of %d\n" % (n, n)
+            + lines + b"end of %d\n" % n)
+
+
+def crash_recipients(n):
+    rnd = random.Random(-n - 1)
+    return sorted(set(rnd.sample(CRASH_USERS, 1 if n % 5 else 2)))
+
+
+class Injectors:
+    """Four threads, each queueing its share of the messages one qmail-queue
+    at a time, paced to take about `duration` seconds in all; records which
+    messages qmail-queue acknowledged."""
+
+    def __init__(self, q, count, duration, parallel=4):
+        self.q = q
+        self.acked = set()
+        self.killed = 0
+        self.failed = []  # (message, exit code) other than kill -9
+        self.running = {}  # thread index -> Popen
+        self.lock = threading.Lock()
+        self.start = time.monotonic()
+        self.pace = duration * parallel / count
+        self.threads = [threading.Thread(target=self._run, args=(k, range(k, count, parallel)),
+                                         daemon=True) for k in range(parallel)]
+        for t in self.threads:
+            t.start()
+
+    def _run(self, k, numbers):
+        for j, n in enumerate(numbers):
+            delay = self.start + j * self.pace - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            env_bytes = envelope(CRASH_SENDER, [f"{u}@a.example" for u in crash_recipients(n)])
+            p = queue_with_pipes(self.q, crash_message(n), env_bytes)
+            with self.lock:
+                self.running[k] = p
+            rc = p.wait()
+            with self.lock:
+                del self.running[k]
+                if rc == 0:
+                    self.acked.add(n)
+                elif rc == -signal.SIGKILL:
+                    self.killed += 1
+                else:
+                    self.failed.append((n, rc))
+
+    def alive(self):
+        return any(t.is_alive() for t in self.threads)
+
+    def running_pids(self):
+        with self.lock:
+            return [p.pid for p in self.running.values() if p.returncode is None]
+
+
+# How often each kind of process is picked, among those running at the
+# moment: qmail-send takes its whole set down with it, so it is picked
+# less often than a single delivery or injection.
+KILL_WEIGHTS = {"qmail-send": 1, "qmail-lspawn": 1, "qmail-local": 6, "qmail-queue": 4}
+
+
+def kill_candidates(sup, inj):
+    """{name: [pid]} of the processes that may be killed now: qmail-send
+    (the process qmail-start became), its qmail-lspawn (not the spawner's
+    children before they exec qmail-local), the qmail-local processes,
+    and the injectors' qmail-queue processes."""
+    top = sup.pid()
+    table = process_table()
+    below = descendants(top)
+    out = {name: [] for name in KILL_WEIGHTS}
+    for pid, comm in below.items():
+        if comm == "qmail-send" and pid == top:
+            out[comm].append(pid)
+        elif comm == "qmail-lspawn" and table.get(pid, ("", 0))[1] == top:
+            out[comm].append(pid)
+        elif comm == "qmail-local":
+            out[comm].append(pid)
+    out["qmail-queue"] = inj.running_pids()
+    return {k: v for k, v in out.items() if v}
+
+
+def maildir_files(home):
+    d = home / "Maildir" / "new"
+    return [d / f for f in os.listdir(d)]
+
+
+def test_crash_kill9_everything_delivers_each_acknowledged_message():
+    rnd = random.Random(20240501)
+    with QmailHome() as q:
+        if os.environ.get("QBOX_KEEP"):
+            q.cleanup = lambda: print("kept", q.dir)
+        q.control("me", "a.example\n")
+        q.control("locals", "a.example\n")
+        q.control("concurrencylocal", "20\n")
+        homes = make_users(q, CRASH_USERS)
+        sup = Supervised(q)
+        try:
+            t0 = time.monotonic()
+            inj = Injectors(q, CRASH_MESSAGES, duration=CRASH_SECONDS)
+            kills = {name: 0 for name in KILL_WEIGHTS}
+            deadline = t0 + 240
+            while inj.alive() or sum(kills.values()) < CRASH_KILLS:
+                assert time.monotonic() < deadline, (kills, len(inj.acked))
+                time.sleep(rnd.uniform(0.05, 0.1))
+                found = kill_candidates(sup, inj)
+                if not found:
+                    continue
+                names = sorted(found)
+                what = rnd.choices(names, [KILL_WEIGHTS[n] for n in names])[0]
+                try:
+                    os.kill(rnd.choice(found[what]), signal.SIGKILL)
+                except ProcessLookupError:
+                    continue
+                kills[what] += 1
+            for t in inj.threads:
+                t.join()
+            t_kills = time.monotonic() - t0
+            assert not inj.failed, inj.failed[:10]
+
+            # Retry everything until the queue is empty.
+            def queue_empty():
+                sup.alarm()
+                return not q.files(*QUEUE_DIRS)
+            wait_for(queue_empty, timeout=120, what="an empty queue", interval=0.5)
+            t_drain = time.monotonic() - t0
+        finally:
+            sup.stop()
+
+        log = sup.text()
+        print(f"kills {kills}, acknowledged {len(inj.acked)}, killed injections {inj.killed}, "
+              f"qmail-start runs {sup.starts}, kills over after {t_kills:.1f}s, "
+              f"queue empty after {t_drain:.1f}s")
+        # Acknowledged ids, each in the Maildir of each of its recipients.
+        seen = {u: set() for u in CRASH_USERS}
+        for u, home in homes.items():
+            for f in maildir_files(home):
+                data = f.read_bytes()
+                m = ID_RE.search(data)
+                assert m, f"{f}: no id in {data[:300]!r}"
+                n = int(m.group(1))
+                assert u in crash_recipients(n), f
+                # Complete: the lines qmail-local and qmail-queue add, then
+                # exactly the message that was sent.
+                head = (b"Return-Path: <%s>\nDelivered-To: %s@a.example\n"
+                        % (CRASH_SENDER.encode(), u.encode()))
+                assert data.startswith(head), f
+                rest = data[len(head):]
+                assert re.match(rb"Received: \(qmail \d+ invoked by uid \d+\); .* -0000\n", rest), f
+                assert rest[rest.index(b"\n") + 1:] == crash_message(n), f"{f} is not complete"
+                seen[u].add(n)
+        lost = [(n, u) for n in sorted(inj.acked) for u in crash_recipients(n) if n not in seen[u]]
+        assert not lost, f"acknowledged but not delivered: {lost[:20]} ({len(lost)} in all)"
+
+        # What is left: files of messages qmail-queue never acknowledged
+        # (pid/, mess/, intd/), and mess/ files of delivered messages whose
+        # qmail-send died between removing info/ and qmail-clean's answer.
+        # Both wait for the cleanup of files untouched for 36 hours: make
+        # them that old, and a fresh qmail-send and qmail-clean remove all.
+        leftovers = q.files()
+        for rel in q.files("mess"):
+            m = ID_RE.search(q.read(rel))
+            i = int(rel.split("/")[-1])
+            assert m is None or int(m.group(1)) not in inj.acked or \
+                f"intd/{i}" not in leftovers, rel
+        assert len(q.files("pid")) + len(q.files("intd")) <= inj.killed
+        old = time.time() - 37 * 3600
+        for rel in leftovers:
+            st = os.stat(q.queue_dir / rel)
+            os.utime(q.queue_dir / rel, (old, st.st_mtime))
+        last = Supervised(q)
+        try:
+            wait_for(lambda: not q.files(), timeout=30, what=f"cleanup of {leftovers}")
+        finally:
+            last.stop()
+
+        # The log: the alert of a lost qmail-lspawn is expected; nothing
+        # else may alert, and nothing may have trouble reading the queue.
+        for line in log.splitlines():
+            if "alert:" in line:
+                assert "alert: oh no! lost spawn connection! dying..." in line, line
+            assert "trouble" not in line and "unknown record" not in line, line
+        assert "failure:" not in log and "bounce msg" not in log
+        print(f"kills {kills}, acknowledged {len(inj.acked)}, killed injections {inj.killed}, "
+              f"qmail-start runs {sup.starts}, deliveries "
+              f"{sum(len(maildir_files(h)) for h in homes.values())}")
+
+
+def test_crash_leftover_todo_keeps_the_message_until_it_is_taken_over():
+    # qmail-send died after writing info/ and local/ for a message but
+    # before qmail-clean removed its todo/ entry; the old local/ file says
+    # everything is delivered. The new qmail-send must not finish the
+    # message (removing mess/) while todo/ still names it: here todo/ is
+    # unreadable for a while, so the job ends first.
+    with QmailHome() as q:
+        q.control("me", "a.example\n")
+        q.control("locals", "a.example\n")
+        homes = make_users(q, ["joe"])
+        r = q.queue(b"Subject: leftover\n\nhi\n", "s@b.example", ["joe@a.example"])
+        assert r.code == 0, r
+        (i,) = q.ids()
+        part = i % q.split
+        (q.queue_dir / "info" / str(part) / str(i)).write_bytes(b"Fs@b.example\0")
+        (q.queue_dir / "local" / str(part) / str(i)).write_bytes(b"Djoe@a.example\0")
+        q.chown_all(q.queue_dir)
+        todo = q.queue_dir / "todo" / str(i)
+        os.chmod(todo, 0)
+        sup = Supervised(q)
+        try:
+            wait_for(lambda: f"local/{part}/{i}" not in q.files(), timeout=20,
+                     what="the end of the old local/ pass")
+            time.sleep(0.3)
+            assert f"mess/{part}/{i}" in q.files(), sup.text()
+            os.chmod(todo, 0o644)
+            def delivered():
+                sup.alarm()
+                return not q.files() and maildir_files(homes["joe"])
+            wait_for(delivered, timeout=20, interval=0.2, what="the delivery")
+        finally:
+            sup.stop()
+        assert b"Subject: leftover" in maildir_files(homes["joe"])[0].read_bytes()
