@@ -7,6 +7,7 @@ The crash test's promise is qmail's: a message qmail-queue acknowledged
 new/ only ever holds complete messages; a restarted qmail-send carries on
 from whatever state the queue is in, without queue-fix.
 """
+import errno
 import os
 import random
 import re
@@ -118,6 +119,10 @@ class Supervised:
 
     def text(self):
         return self.logfile.read_text(errors="replace")
+
+    def wait_log(self, pattern, timeout=20):
+        return wait_for(lambda: re.search(pattern, self.text(), re.M), timeout=timeout,
+                        what=f"{pattern!r} in the log")
 
     def alarm(self):
         try:
@@ -402,3 +407,142 @@ def test_crash_leftover_todo_keeps_the_message_until_it_is_taken_over():
         finally:
             sup.stop()
         assert b"Subject: leftover" in maildir_files(homes["joe"])[0].read_bytes()
+
+
+# ---- 2. full file systems --------------------------------------------------------
+
+class Tmpfs:
+    """A small tmpfs mounted on `path` (made if need be), owned by the test
+    user; grow() remounts it larger, as freeing space would."""
+
+    def __init__(self, path, size):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755,uid={UID},gid={GID}",
+                        "tmpfs", str(path)], check=True)
+
+    def grow(self, size):
+        subprocess.run(["mount", "-o", f"remount,size={size}", str(self.path)], check=True)
+
+    def umount(self):
+        subprocess.run(["umount", "-l", str(self.path)], check=False)
+
+
+def fill(path):
+    """Writes to path until the file system is full."""
+    with open(path, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC, e
+
+
+def full_message(n, size):
+    filler = b"".join(b"%06d filler line of message %d\n" % (i, n) for i in range(size // 40))
+    return b"Subject: full %d\n\n" % n + filler
+
+
+@needs_root
+def test_disk_full_queue_refuses_cleanly_and_loses_nothing():
+    with QmailHome(make_queue=False) as q:
+        fs = Tmpfs(q.queue_dir, "2m")
+        try:
+            r = q.run("queue-fix", [q.queue_dir])
+            assert r.code == 0, r
+            q.control("me", "a.example\n")
+            q.control("locals", "a.example\n")
+            homes = make_users(q, ["joe"])
+            # Fill the queue: each message is 100 KB; once the space is
+            # gone, qmail-queue says 53 (write error or disk full), and what
+            # it had begun is gone again.
+            acked, refused = [], 0
+            for n in range(40):
+                before = q.files()
+                r = q.queue(full_message(n, 100000), "s@b.example", ["joe@a.example"])
+                if r.code == 0:
+                    acked.append(n)
+                    continue
+                assert r.code == 53, r
+                assert q.files() == before, "qmail-queue left a partial message"
+                refused += 1
+            assert acked and refused, (acked, refused)
+            # A huge envelope meets the full disk too.
+            r = q.queue(b"Subject: x\n\nx\n", "s@b.example", ["joe@a.example"] * 100000)
+            assert r.code == 53, r
+            assert len(q.ids()) == len(acked)
+
+            # Take the last free blocks: qmail-send cannot even write
+            # info/ and local/ now, and must keep every todo/ entry until
+            # it can.
+            fill(q.queue_dir / "filler")
+            sup = Supervised(q)
+            try:
+                sup.wait_log(r"^status: local 0/10 remote 0/20$")
+                sup.alarm()
+                time.sleep(1)
+                assert len(q.ids()) == len(acked)
+                assert len(q.files("todo")) == len(acked)
+                fs.grow("64m")
+                def all_delivered():
+                    sup.alarm()
+                    return not q.files(*QUEUE_DIRS) and not q.ids()
+                wait_for(all_delivered, timeout=60, interval=0.3, what="delivery of the queue")
+            finally:
+                sup.stop()
+        finally:
+            fs.umount()
+        got = sorted(int(ID_FULL.search(f.read_bytes()).group(1)) for f in maildir_files(homes["joe"]))
+        assert sorted(set(got)) == acked
+        for f in maildir_files(homes["joe"]):
+            data = f.read_bytes()
+            n = int(ID_FULL.search(data).group(1))
+            assert data.endswith(full_message(n, 100000)), f
+
+
+ID_FULL = re.compile(rb"^Subject: full (\d+)$", re.M)
+
+
+@needs_root
+def test_disk_full_maildir_defers_and_delivers_once_there_is_room():
+    with QmailHome() as q:
+        q.control("me", "a.example\n")
+        q.control("locals", "a.example\n")
+        homes = make_users(q, ["joe"])
+        maildir = homes["joe"] / "Maildir"
+        fs = Tmpfs(maildir, "1m")
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (maildir / sub).mkdir()
+            q.chown_all(maildir)
+            # 12 messages of 200 KB: about four fit.
+            for n in range(12):
+                r = q.queue(full_message(n, 200000), "s@b.example", ["joe@a.example"])
+                assert r.code == 0, r
+            sup = Supervised(q)
+            try:
+                sup.alarm()
+                wait_for(lambda: "deferral: " in sup.text(), timeout=30, what="a deferral")
+                time.sleep(0.5)
+                log = sup.text()
+                assert "deferral: Temporary_error_on_maildir_delivery:_disk_full._(#4.3.1)/" in log, log
+                assert "failure:" not in log
+                # The failed deliveries left nothing behind in tmp/, and
+                # new/ holds only complete messages.
+                wait_for(lambda: not os.listdir(maildir / "tmp"), timeout=10, what="an empty tmp/")
+                for f in maildir_files(homes["joe"]):
+                    n = int(ID_FULL.search(f.read_bytes()).group(1))
+                    assert f.read_bytes().endswith(full_message(n, 200000)), f
+                assert len(q.ids()) > 0
+                fs.grow("16m")
+                def all_delivered():
+                    sup.alarm()
+                    return not q.files()
+                wait_for(all_delivered, timeout=60, interval=0.3, what="delivery of the queue")
+            finally:
+                sup.stop()
+            got = {int(ID_FULL.search(f.read_bytes()).group(1)) for f in maildir_files(homes["joe"])}
+            assert got == set(range(12))
+            assert not os.listdir(maildir / "tmp")
+        finally:
+            fs.umount()
