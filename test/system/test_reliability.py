@@ -375,11 +375,11 @@ def test_crash_kill9_everything_delivers_each_acknowledged_message():
 
 
 def test_crash_leftover_todo_keeps_the_message_until_it_is_taken_over():
-    # qmail-send died after writing info/ and local/ for a message but
+    # qmail-todo died after writing info/ and local/ for a message but
     # before qmail-clean removed its todo/ entry; the old local/ file says
     # everything is delivered. The new qmail-send must not finish the
-    # message (removing mess/) while todo/ still names it: here todo/ is
-    # unreadable for a while, so the job ends first.
+    # message (removing mess/) while todo/ still names it, however long
+    # todo/ cannot be taken over (here: it is unreadable for a while).
     with QmailHome() as q:
         q.control("me", "a.example\n")
         q.control("locals", "a.example\n")
@@ -395,9 +395,9 @@ def test_crash_leftover_todo_keeps_the_message_until_it_is_taken_over():
         os.chmod(todo, 0)
         sup = Supervised(q)
         try:
-            wait_for(lambda: f"local/{part}/{i}" not in q.files(), timeout=20,
-                     what="the end of the old local/ pass")
-            time.sleep(0.3)
+            sup.wait_log(rf"^warning: unable to open todo/{i}$")
+            sup.alarm()
+            time.sleep(0.5)
             assert f"mess/{part}/{i}" in q.files(), sup.text()
             os.chmod(todo, 0o644)
             def delivered():
@@ -546,3 +546,205 @@ def test_disk_full_maildir_defers_and_delivers_once_there_is_room():
             assert not os.listdir(maildir / "tmp")
         finally:
             fs.umount()
+
+
+# ---- 3. size limits --------------------------------------------------------------
+# Inputs far beyond every limit, the shapes of CVE-2005-1513 (a length that
+# wraps once input passes 4 GB) and CVE-2005-1515 (huge envelopes and
+# header lines fed to qmail-queue and qmail-local): each ends in a clean
+# permanent or temporary failure, under softlimit -m 64000000.
+
+MEMORY = "64000000"
+MB = 1 << 20
+
+
+def stream(fd, chunks):
+    """Writes the chunks to fd in a thread (until the reader goes away)
+    and closes it."""
+    def run():
+        try:
+            for c in chunks:
+                os.write(fd, c)
+        except (BrokenPipeError, OSError):
+            pass
+        finally:
+            os.close(fd)
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def repeat(chunk, total):
+    for _ in range(total // len(chunk)):
+        yield chunk
+
+
+def limited_queue(q, message_chunks, envelope_chunks):
+    """qmail-queue under softlimit, message and envelope streamed to it;
+    its exit code."""
+    m_r, m_w = os.pipe()
+    e_r, e_w = os.pipe()
+    p = subprocess.Popen([str(q.bin / "softlimit"), "-m", MEMORY] +
+                         as_user([str(q.bin / "qmail-queue")]),
+                         stdin=m_r, stdout=e_r, stderr=subprocess.PIPE, env=q.env(), cwd=q.dir)
+    os.close(m_r)
+    os.close(e_r)
+    threads = [stream(m_w, message_chunks), stream(e_w, envelope_chunks)]
+    _, err = p.communicate(timeout=120)
+    for t in threads:
+        t.join(timeout=30)
+    assert err == b""
+    return p.returncode
+
+
+def test_limits_qmail_queue_giant_envelopes_fail_cleanly():
+    with QmailHome() as q:
+        small = [b"Subject: hi\n\nhi\n"]
+        # 100 MB of recipients: permanent failure 11 (envelope too long)
+        # once past 4 MiB or 100000 recipients.
+        rcpt = b"T" + b"r" * 90 + b"@example.org\0"
+        code = limited_queue(q, small, [b"Fs@example.org\0"] + list(repeat(rcpt * 1000, 100 * MB)))
+        assert code == 11
+        assert q.files() == []
+        code = limited_queue(q, small, [b"Fs@example.org\0"] + list(repeat(b"Ta@b\0" * 10000, 100 * MB)))
+        assert code == 11
+        assert q.files() == []
+        # One recipient of 50 MB: 11 (address too long) after 1002 bytes.
+        code = limited_queue(q, small, [b"Fs@example.org\0T"] + list(repeat(b"a" * 65536, 50 * MB)))
+        assert code == 11
+        assert q.files() == []
+        # A sender of 50 MB.
+        code = limited_queue(q, small, [b"F"] + list(repeat(b"s" * 65536, 50 * MB)))
+        assert code == 11
+        assert q.files() == []
+        # An envelope cut short, and one of the wrong shape.
+        assert limited_queue(q, small, [b"Fs@example.org\0Tx@y"]) == 54
+        assert limited_queue(q, small, [b"Fs@example.org\0Xx@y\0\0"]) == 91
+        assert q.files() == []
+
+
+def test_limits_qmail_queue_giant_header_line_is_queued_with_bounded_memory():
+    # qmail-queue does not parse the message: a 50 MB header line is
+    # streamed to disk like any other byte, within 64 MB of memory.
+    with QmailHome() as q:
+        head = b"Subject: big\nX-Huge: "
+        code = limited_queue(q, [head] + list(repeat(b"h" * 65536, 50 * MB)) + [b"\n\nbody\n"],
+                             [b"Fs@example.org\0Tjoe@a.example\0\0"])
+        assert code == 0
+        (i,) = q.ids()
+        st = os.stat(q.queue_dir / "mess" / str(i % q.split) / str(i))
+        assert st.st_size > 50 * MB
+
+
+def big_file(path, parts):
+    with open(path, "wb") as f:
+        for p in parts:
+            f.write(p)
+
+
+def limited_local(q, home, message_path):
+    with open(message_path, "rb") as m:
+        p = subprocess.run([str(q.bin / "softlimit"), "-m", MEMORY] + as_user(
+            [str(q.bin / "qmail-local"), "--", "joe", str(home), "joe", "", "", "a.example",
+             "s@b.example", "./Maildir/"]), stdin=m, capture_output=True, env=q.env(),
+            timeout=120)
+    return p
+
+
+def test_limits_qmail_local_giant_header_line_fails_permanently_with_bounded_memory():
+    with QmailHome() as q:
+        homes = make_users(q, ["joe"])
+        msg = q.dir / "huge-header"
+        big_file(msg, [b"Subject: big\nX-Huge: "] + list(repeat(b"h" * 65536, 50 * MB)) +
+                 [b"\n\nbody\n"])
+        q.chown_all(msg)
+        p = limited_local(q, homes["joe"], msg)
+        assert p.returncode == 100, p
+        assert p.stderr == b"Message has a header line longer than 1048576 bytes. (#5.3.4)\n"
+        assert maildir_files(homes["joe"]) == []
+        assert os.listdir(homes["joe"] / "Maildir" / "tmp") == []
+        # A line as long in the body is only copied: delivered.
+        big_file(msg, [b"Subject: big body\n\n"] + list(repeat(b"b" * 65536, 50 * MB)) + [b"\n"])
+        p = limited_local(q, homes["joe"], msg)
+        assert p.returncode == 0, p
+        (f,) = maildir_files(homes["joe"])
+        assert f.stat().st_size > 50 * MB
+
+
+def status_kb(pid, field):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+def test_limits_qmail_send_warns_about_huge_and_malformed_queue_files():
+    # Files written straight into the queue: a todo/ entry far beyond the
+    # limits, a malformed one, a local/ file far beyond the limits and a
+    # malformed one. qmail-send (under softlimit -m 64000000) warns about
+    # each, leaves them, and goes on delivering the rest.
+    with QmailHome() as q:
+        q.control("me", "a.example\n")
+        q.control("locals", "a.example\n")
+        homes = make_users(q, ["joe"])
+        ids = {}
+        for name in ("hugetodo", "badtodo", "hugelocal", "badlocal"):
+            r = q.queue(b"Subject: %s\n\nx\n" % name.encode(), "s@b.example", ["joe@a.example"])
+            assert r.code == 0, r
+            ids[name] = next(i for i in q.ids() if i not in ids.values())
+        qd = q.queue_dir
+        def sub(d, i):
+            return qd / d / str(i % q.split) / str(i)
+        big_file(qd / "todo" / str(ids["hugetodo"]),
+                 [b"u0\0p0\0Fs@b.example\0"] + list(repeat(b"Tjoe@a.example\0" * 4096, 40 * MB)))
+        (qd / "todo" / str(ids["badtodo"])).write_bytes(b"u0\0p0\0Fs@b.example\0Qjoe@a.example\0")
+        for name in ("hugelocal", "badlocal"):
+            os.unlink(qd / "todo" / str(ids[name]))
+            os.unlink(qd / "intd" / str(ids[name]))
+            sub("info", ids[name]).write_bytes(b"Fs@b.example\0")
+        big_file(sub("local", ids["hugelocal"]), repeat(b"Tjoe@a.example\0" * 4096, 40 * MB))
+        sub("local", ids["badlocal"]).write_bytes(b"Tjoe@a.example\0Xjunk\0")
+        q.chown_all(qd)
+
+        logfile = open(q.dir / "send.log", "wb")
+        p = subprocess.Popen([str(q.bin / "softlimit"), "-m", MEMORY] +
+                             as_user([str(q.bin / "qmail-start"), "./Maildir/"]),
+                             stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
+                             env=q.env(), start_new_session=True)
+        try:
+            def text():
+                return (q.dir / "send.log").read_text(errors="replace")
+            def local(name):
+                return f"local/{ids[name] % q.split}/{ids[name]}"
+            for name, line in (
+                    ("hugetodo", f"warning: too many recipients in todo/{ids['hugetodo']}\n"),
+                    ("badtodo", f"warning: unknown record type in todo/{ids['badtodo']}\n"),
+                    ("hugelocal", f"warning: trouble reading {local('hugelocal')}; will try again later\n"),
+                    ("badlocal", f"warning: trouble reading {local('badlocal')}; will try again later\n")):
+                wait_for(lambda: line in text(), timeout=20, what=f"the warning about {name}")
+            # The rest goes on: a new message is delivered.
+            r = q.queue(b"Subject: fine\n\nx\n", "s@b.example", ["joe@a.example"])
+            assert r.code == 0, r
+            wait_for(lambda: any(b"Subject: fine" in f.read_bytes()
+                                 for f in maildir_files(homes["joe"])),
+                     timeout=20, what="the next delivery")
+            os.kill(p.pid, signal.SIGALRM)
+            time.sleep(0.5)
+            assert p.poll() is None, text()
+            assert status_kb(p.pid, "VmHWM") < 32 * 1024
+            log = text()
+            assert "alert" not in log
+            # They stay where they were, for a person to look at.
+            for name in ("hugetodo", "badtodo"):
+                assert f"todo/{ids[name]}" in q.files()
+            for name in ("hugelocal", "badlocal"):
+                assert local(name) in q.files()
+            assert f"info/{ids['hugetodo'] % q.split}/{ids['hugetodo']}" not in q.files()
+        finally:
+            os.kill(p.pid, signal.SIGTERM)
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            logfile.close()
