@@ -748,3 +748,38 @@ def test_limits_qmail_send_warns_about_huge_and_malformed_queue_files():
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
             logfile.close()
+
+
+def test_limits_qmail_lspawn_refuses_a_giant_request_with_bounded_memory():
+    # The spawners read requests byte by byte: a 50 MB recipient is
+    # refused once past spawn's kMaxField, and the next request is served.
+    with QmailHome() as q:
+        q.control("me", "a.example\n")
+        homes = make_users(q, ["joe"])
+        r = q.queue(b"Subject: after\n\nx\n", "s@b.example", ["joe@a.example"])
+        assert r.code == 0, r
+        (i,) = q.ids()
+        mess = f"{i % q.split}/{i}".encode()
+        in_r, in_w = os.pipe()
+        p = subprocess.Popen([str(q.bin / "softlimit"), "-m", MEMORY] +
+                             as_user([str(q.bin / "qmail-lspawn"), "./Maildir/"]),
+                             stdin=in_r, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=q.env(), cwd=q.dir)
+        os.close(in_r)
+        giant = [b"\x07" + mess + b"\0s@b.example\0"] + list(repeat(b"j" * 65536, 50 * MB)) + \
+            [b"@a.example\0", b"\x08" + mess + b"\0s@b.example\0joe@a.example\0"]
+        t = stream(in_w, giant)
+        out, err = p.communicate(timeout=120)
+        t.join(timeout=30)
+        assert p.returncode == 0, err
+        assert out[0] == 120
+        answers = {}
+        rest = out[1:]
+        while rest:
+            n = rest.index(b"\0", 1)
+            answers[rest[0]] = rest[1:n]
+            rest = rest[n + 1:]
+        assert answers[7] == b"DInternal error: request too long. (#5.3.5)\n"
+        assert answers[8].startswith(b"Kdid 1+0+0\n"), answers
+        (f,) = maildir_files(homes["joe"])
+        assert b"Subject: after" in f.read_bytes()
