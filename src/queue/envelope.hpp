@@ -34,8 +34,8 @@ inline constexpr std::uint64_t kMaxRecipients = 100000;     // of one message
 inline constexpr std::size_t kMaxTodoFile = kMaxEnvelope + 64;
 // A local/, remote/ or bounce/ file: qmail-send's rewriting may make
 // addresses longer (virtualdomains prefixes, "@me"), and bounce/ collects
-// a report for each recipient.
-inline constexpr std::size_t kMaxQueueFile = 2 * kMaxEnvelope;
+// a report for each recipient. qmail-send writes none larger.
+inline constexpr std::size_t kMaxQueueFile = 4 * kMaxEnvelope;
 
 // What can go wrong reading an envelope, with the qmail-queue exit code
 // each one means.
