@@ -276,8 +276,6 @@ def maildir_files(home):
 def test_crash_kill9_everything_delivers_each_acknowledged_message():
     rnd = random.Random(20240501)
     with QmailHome() as q:
-        if os.environ.get("QBOX_KEEP"):
-            q.cleanup = lambda: print("kept", q.dir)
         q.control("me", "a.example\n")
         q.control("locals", "a.example\n")
         q.control("concurrencylocal", "20\n")
@@ -316,9 +314,6 @@ def test_crash_kill9_everything_delivers_each_acknowledged_message():
             sup.stop()
 
         log = sup.text()
-        print(f"kills {kills}, acknowledged {len(inj.acked)}, killed injections {inj.killed}, "
-              f"qmail-start runs {sup.starts}, kills over after {t_kills:.1f}s, "
-              f"queue empty after {t_drain:.1f}s")
         # Acknowledged ids, each in the Maildir of each of its recipients.
         seen = {u: set() for u in CRASH_USERS}
         for u, home in homes.items():
@@ -369,9 +364,11 @@ def test_crash_kill9_everything_delivers_each_acknowledged_message():
                 assert "alert: oh no! lost spawn connection! dying..." in line, line
             assert "trouble" not in line and "unknown record" not in line, line
         assert "failure:" not in log and "bounce msg" not in log
+        # What happened, for pytest -s.
         print(f"kills {kills}, acknowledged {len(inj.acked)}, killed injections {inj.killed}, "
               f"qmail-start runs {sup.starts}, deliveries "
-              f"{sum(len(maildir_files(h)) for h in homes.values())}")
+              f"{sum(len(maildir_files(h)) for h in homes.values())}, kills over after "
+              f"{t_kills:.1f}s, queue empty after {t_drain:.1f}s")
 
 
 def test_crash_leftover_todo_keeps_the_message_until_it_is_taken_over():
