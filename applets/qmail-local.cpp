@@ -189,7 +189,11 @@ void do_maildir(const Local& l, const char* dir) {
   switch (d.failure) {
     case maildir::Failure::kNoDir: temp("Unable to chdir to maildir. (#4.2.1)");
     case maildir::Failure::kRead: temp("Unable to read message. (#4.3.0)");
-    default: temp("Temporary error on maildir delivery. (#4.3.0)");
+    default:
+      // Both pass once space is freed: deferrals, with RFC 3463's codes.
+      if (d.err == ENOSPC) temp("Temporary error on maildir delivery: disk full. (#4.3.1)");
+      if (d.err == EDQUOT) temp("Temporary error on maildir delivery: over quota. (#4.2.2)");
+      temp("Temporary error on maildir delivery. (#4.3.0)");
   }
 }
 

@@ -12,7 +12,9 @@
 // entries, so that on Linux a message is durable, links included, before
 // the exit code 0 says so. qmail-queue prints nothing; its exit code says
 // everything (see queue/submit.hpp for their texts): 0 queued; 11 address
-// or envelope too long; 51 out of memory; 52 timeout; 53 write error; 54
+// or envelope too long (permanent: an address above 1002 bytes, an
+// envelope above 4 MiB or 100000 recipients, see queue/envelope.hpp; the
+// message itself has no limit but the disk); 51 out of memory; 52 timeout; 53 write error; 54
 // read error or envelope cut short; 55 unreadable control/conf-split; 61
 // home directory; 62 queue directory; 63 pid/; 64 mess/; 65 intd/; 66 todo/;
 // 81 internal bug (a crash); 91 envelope format error.

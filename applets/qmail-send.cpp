@@ -158,21 +158,27 @@ bool read_sender(unsigned long id, Str& sender, std::int64_t* birth) {
   return true;
 }
 
+// Reads the recipients of j's channel file and its sender. false when the
+// file is gone (ENOENT), or, with a warning, when it or info/ cannot be
+// read or breaks the limits of queue::parse_channel (damage: it stays).
 bool load_job(Job& j) {
   Str f, text;
   fn(f, kChanDir[j.chan], j.id);
-  if (read_file(f.c_str(), text, queue::kMaxEnvelope) != 0) return false;
   j.recips.clear();
-  std::string_view v = text.view();
-  std::size_t pos = 0;
-  while (pos < v.size()) {
-    std::size_t e = v.find('\0', pos);
-    if (e == std::string_view::npos) break;
-    if (v[pos] == 'T') j.recips.push_back({Str(v.substr(pos + 1, e - pos - 1)), static_cast<off_t>(pos)});
-    pos = e + 1;
+  std::vector<queue::ChannelRecord> todo;
+  if (read_file(f.c_str(), text, queue::kMaxQueueFile) != 0) {
+    if (errno == ENOENT) return false;
+  } else if (queue::parse_channel(text.view(), todo)) {
+    for (const queue::ChannelRecord& r : todo)
+      j.recips.push_back({Str(r.addr), static_cast<off_t>(r.pos)});
+    if (read_sender(j.id, j.sender, &j.birth)) return true;
+    fn(f, "info/", j.id);  // missing or damaged: keep the recipients, retry
   }
-  if (read_sender(j.id, j.sender, &j.birth)) return true;
-  errno = EIO;  // info/ missing or damaged: keep the recipients, warn, retry
+  logbuf.append("warning: trouble reading ");
+  logbuf.append(f);
+  logbuf.append("; will try again later\n");
+  log_flush();
+  errno = EIO;
   return false;
 }
 
@@ -211,7 +217,15 @@ bool inject_bounce(unsigned long id) {
   Str bf;
   queue::fmt_qfn(bf, "bounce/", id, 0);
   Str paragraphs;
-  if (read_file(bf.c_str(), paragraphs, queue::kMaxEnvelope) != 0) return errno == ENOENT;
+  Fd bfd(open_read(bf.c_str()));
+  if (!bfd) return errno == ENOENT;
+  if (read_all(bfd.get(), paragraphs, queue::kMaxQueueFile) != 0) {
+    if (errno != EFBIG) return false;
+    // Reports for a huge number of recipients: the sender gets those that
+    // fit, cut at a paragraph.
+    std::size_t end = paragraphs.view().substr(0, queue::kMaxQueueFile).rfind("\n\n");
+    paragraphs.truncate(end == std::string_view::npos ? 0 : end + 2);
+  }
   Str sender;
   if (!read_sender(id, sender, nullptr)) return false;
   if (sender == "#@[]") {
@@ -294,10 +308,6 @@ void end_pass(Job* j) {
   if (load_job(*j)) {
     left = !j->recips.empty();
   } else if (errno != ENOENT) {
-    logbuf.append("warning: trouble reading ");
-    logbuf.append_num(j->id);
-    logbuf.append(", will try again later\n");
-    log_flush();
     j->next = now() + 60;
     return;
   }

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace qbox {
@@ -57,6 +58,17 @@ int read_all(int fd, Str& out, std::size_t max) {
 int read_file(const char* path, Str& out, std::size_t max) {
   Fd fd(open_read(path));
   if (!fd) return -1;
+  // A regular file known to be too big is refused before any of it is read.
+  struct stat st;
+  if (::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode)) {
+    if (static_cast<unsigned long long>(st.st_size) > max) {
+      errno = EFBIG;
+      return -1;
+    }
+    // Room for all of it (and the read that sees the end) at once, rather
+    // than doubling past it.
+    out.reserve(static_cast<std::size_t>(st.st_size) + 4096);
+  }
   return read_all(fd.get(), out, max);
 }
 

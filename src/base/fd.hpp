@@ -41,7 +41,8 @@ int open_excl(const char* path);      // O_WRONLY | O_CREAT | O_EXCL, 0644
 int write_all(int fd, std::string_view s);
 // Reads until EOF, appending to out. Fails with EFBIG past `max` bytes.
 int read_all(int fd, Str& out, std::size_t max = static_cast<std::size_t>(-1));
-// Reads a whole file (open_read + read_all + close).
+// Reads a whole file (open_read + read_all + close); a regular file above
+// `max` fails with EFBIG at once, with nothing read.
 int read_file(const char* path, Str& out, std::size_t max = static_cast<std::size_t>(-1));
 
 // Descriptor flags.

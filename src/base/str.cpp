@@ -20,10 +20,10 @@ Str::~Str() { std::free(p_); }
 
 void Str::reserve(std::size_t extra) {
   if (p_ && cap_ - n_ >= extra) return;
+  if (extra > kMax - n_) out_of_memory();
   std::size_t want = n_ + extra;
-  if (want < n_) std::abort();  // overflow
   std::size_t cap = cap_ ? cap_ : 15;
-  while (cap < want) cap = cap * 2 + 1;
+  while (cap < want) cap = cap * 2 + 1;  // at most 2 * kMax + 1: no wrap
   char* q = static_cast<char*>(std::realloc(p_, cap + 1));
   if (!q) out_of_memory();
   if (!p_) q[0] = 0;

@@ -9,6 +9,11 @@ namespace qbox {
 
 class Str {
  public:
+  // The most a Str may hold: growing past it (a length from input gone
+  // wild, the shape of qmail's stralloc overflow, CVE-2005-1513) is out of
+  // memory, never a wrapped size.
+  static constexpr std::size_t kMax = static_cast<std::size_t>(-1) / 4;
+
   Str() = default;
   Str(std::string_view s) { append(s); }
   Str(const Str& o) { append(o.view()); }

@@ -102,8 +102,10 @@ int read_netstring(Reader& in, Str& out, std::size_t max) {
     in.skip(1);
     if (c == ':' && digits > 0) break;
     if (c < '0' || c > '9' || ++digits > 20) { errno = EPROTO; return -1; }
-    len = len * 10 + static_cast<unsigned>(c - '0');
-    if (len > max) { errno = E2BIG; return -1; }
+    unsigned d = static_cast<unsigned>(c - '0');
+    // len * 10 + d > max, checked before it can wrap.
+    if (d > max || len > (max - d) / 10) { errno = E2BIG; return -1; }
+    len = len * 10 + d;
   }
   out.clear();
   int r = in.read_exact(out, static_cast<std::size_t>(len));

@@ -60,6 +60,7 @@ int EnvelopeReader::recipient(Str& out) {
   if (++bytes_ > kMaxEnvelope) return fail(EnvError::kTooLong), -1;
   if (type == 0) return 0;
   if (type != 'T') return fail(EnvError::kFormat), -1;
+  if (++count_ > kMaxRecipients) return fail(EnvError::kTooLong), -1;
   return address(out) ? 1 : -1;
 }
 
@@ -87,6 +88,7 @@ EnvError parse_envelope(std::string_view s, Envelope& out) {
     s.remove_prefix(1);
     if (type == 0) break;
     if (type != 'T') return EnvError::kFormat;
+    if (out.recipients.size() >= kMaxRecipients) return EnvError::kTooLong;
     Str a;
     if (EnvError e = take_address(a); e != EnvError::kNone) return e;
     out.recipients.push_back(static_cast<Str&&>(a));
@@ -147,6 +149,7 @@ void append_todo(Str& out, unsigned long long uid, unsigned long long pid,
 
 bool parse_todo(std::string_view s, TodoFile& out) {
   out = TodoFile();
+  if (s.size() > kMaxTodoFile) return false;
   bool has_sender = false;
   while (!s.empty()) {
     std::size_t nul = s.find('\0');
@@ -170,7 +173,7 @@ bool parse_todo(std::string_view s, TodoFile& out) {
         has_sender = true;
         break;
       case 'T':
-        if (!has_sender) return false;
+        if (!has_sender || out.recipients.size() >= kMaxRecipients) return false;
         out.recipients.emplace_back(body);
         break;
       default:
@@ -178,6 +181,25 @@ bool parse_todo(std::string_view s, TodoFile& out) {
     }
   }
   return has_sender;
+}
+
+bool parse_channel(std::string_view s, std::vector<ChannelRecord>& todo) {
+  if (s.size() > kMaxQueueFile) return false;
+  std::uint64_t records = 0;
+  for (std::size_t pos = 0; pos < s.size();) {
+    std::size_t nul = s.find('\0', pos);
+    // A last record without its NUL is one being written (qmail-send died
+    // rewriting the file from todo/, which is still there): qmail reads up
+    // to it, and so does this.
+    if (nul == std::string_view::npos) return s.size() - pos <= kMaxRecord;
+    if (nul - pos > kMaxRecord) return false;
+    if (++records > kMaxRecipients) return false;
+    char type = s[pos];
+    if (type == 'T') todo.push_back({s.substr(pos + 1, nul - pos - 1), pos});
+    else if (type != 'D') return false;
+    pos = nul + 1;
+  }
+  return true;
 }
 
 }  // namespace qbox::queue

@@ -9,8 +9,12 @@
 //
 // Everything here is bounded: one address is at most kMaxAddress bytes (as
 // qmail-queue's ADDR), a queue file record at most kMaxRecord, a whole
-// envelope at most kMaxEnvelope. Readers hold one record at a time, so a
-// giant envelope costs no memory, and all counts are 64-bit.
+// envelope at most kMaxEnvelope bytes and kMaxRecipients recipients.
+// Readers hold one record at a time, so a giant envelope costs no memory,
+// and all counts are 64-bit. qmail-queue refuses what is beyond these
+// (exit 11, permanent), so every message it queued fits what qmail-send
+// holds in memory for it; a queue file beyond them is damaged, and its
+// readers refuse it as they refuse any malformed one.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -24,13 +28,21 @@ namespace qbox::queue {
 
 inline constexpr std::size_t kMaxAddress = 1002;           // bytes, without type and NUL
 inline constexpr std::size_t kMaxRecord = 65536;            // records of queue files
-inline constexpr std::uint64_t kMaxEnvelope = 256ULL << 20;  // a whole envelope
+inline constexpr std::uint64_t kMaxEnvelope = 4ULL << 20;  // a whole envelope
+inline constexpr std::uint64_t kMaxRecipients = 100000;     // of one message
+// A todo/ file: the envelope with the u and p records in front.
+inline constexpr std::size_t kMaxTodoFile = kMaxEnvelope + 64;
+// A local/, remote/ or bounce/ file: qmail-send's rewriting may make
+// addresses longer (virtualdomains prefixes, "@me"), and bounce/ collects
+// a report for each recipient. qmail-send writes none larger.
+inline constexpr std::size_t kMaxQueueFile = 4 * kMaxEnvelope;
 
 // What can go wrong reading an envelope, with the qmail-queue exit code
 // each one means.
 enum class EnvError {
   kNone = 0,
-  kTooLong,   // an address above kMaxAddress, or the envelope above kMaxEnvelope: 11
+  kTooLong,   // an address above kMaxAddress, the envelope above kMaxEnvelope
+              // bytes or kMaxRecipients recipients: 11
   kFormat,    // not F first, not T next, ...: 91
   kTruncated, // end of input before the final NUL: 54
   kRead,      // read error (errno): 54
@@ -47,6 +59,7 @@ class EnvelopeReader {
   int recipient(Str& out);
   EnvError error() const { return err_; }
   std::uint64_t bytes() const { return bytes_; }
+  std::uint64_t recipients() const { return count_; }
 
  private:
   // Reads an address after its type byte, up to and including the NUL.
@@ -55,6 +68,7 @@ class EnvelopeReader {
   Reader& in_;
   EnvError err_ = EnvError::kNone;
   std::uint64_t bytes_ = 0;
+  std::uint64_t count_ = 0;
 };
 
 struct Envelope {
@@ -86,7 +100,20 @@ struct TodoFile {
 void append_todo(Str& out, unsigned long long uid, unsigned long long pid,
                  std::string_view sender, const std::vector<std::string_view>& recipients);
 // false for a record of unknown type, a number that does not parse, a
-// missing or second F, a T before F, a record without NUL or above kMaxRecord.
+// missing or second F, a T before F, a record without NUL or above
+// kMaxRecord, a file above kMaxTodoFile or more than kMaxRecipients T.
 bool parse_todo(std::string_view s, TodoFile& out);
+
+// A local/ or remote/ file: "T" address NUL for a recipient still to do,
+// "D" address NUL once done. parse_channel appends the T records (the
+// address and the offset of its type byte, where qmail-send writes the D)
+// to `todo`; false for another type, a record above kMaxRecord, a file
+// above kMaxQueueFile or more than kMaxRecipients records. A last record
+// without NUL is left out, as qmail does.
+struct ChannelRecord {
+  std::string_view addr;
+  std::size_t pos;
+};
+bool parse_channel(std::string_view s, std::vector<ChannelRecord>& todo);
 
 }  // namespace qbox::queue

@@ -148,6 +148,17 @@ bool take_todo(unsigned long id, unsigned split, const Router& router,
   Reader r(in.get(), ibuf);
   Str rec, addr, sender;
   unsigned long uid = 0, pid = 0;
+  // Within the limits qmail-send reads local/ and remote/ files with
+  // (queue::parse_channel): a todo/ file beyond them is damage, and what
+  // was written of it goes again.
+  std::uint64_t recipients = 0, chan_bytes[2] = {0, 0};
+  auto beyond_limits = [&]() {
+    warn(out.log, "too many recipients in", tf.view());
+    for (OutFile* o : {&info, &chan[0], &chan[1]})
+      if (o->fd) ::unlink(o->name.c_str());
+    out.chan[0] = out.chan[1] = false;
+    return false;
+  };
   for (;;) {
     int k = queue::read_record(r, rec);
     if (k == 0) break;
@@ -166,6 +177,10 @@ bool take_todo(unsigned long id, unsigned split, const Router& router,
         break;
       case 'T': {
         int c = router.rewrite(val, addr);
+        chan_bytes[c] += addr.size() + 2;
+        if (++recipients > queue::kMaxRecipients || chan_bytes[c] > queue::kMaxQueueFile ||
+            addr.size() + 1 > queue::kMaxRecord)
+          return beyond_limits();
         if (!chan[c].fd) {
           Str name;
           queue::fmt_qfn(name, kChanDir[c], id, split);

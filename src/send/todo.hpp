@@ -37,7 +37,10 @@ struct TodoDone {
 // Processes todo/ID (run in QMAILHOME/queue). clean(id) asks qmail-clean to
 // remove todo/ID and intd/ID and says whether it did. True when the message
 // was taken over (out.chan says where it went); false when it stays in
-// todo/ for a later try, with a warning in out.log.
+// todo/ for a later try, with a warning in out.log. A todo/ file beyond
+// the limits of queue/envelope.hpp (more than kMaxRecipients recipients, a
+// local/ or remote/ file above kMaxQueueFile) stays, and nothing of it is
+// left in info/, local/ or remote/.
 bool take_todo(unsigned long id, unsigned split, const Router& router,
                bool (*clean)(unsigned long id), TodoDone& out);
 

@@ -64,9 +64,10 @@ bool all_digits_or_slash(std::string_view id) {
 }
 
 void docmd(const Hooks& h, uid_t owner, unsigned delnum, Str& messid, Str& sender,
-           Str& recip) {
+           Str& recip, bool too_long) {
   if (delnum >= kSpawnMax) { answer(delnum, "ZInternal error: delnum too big. (#4.3.5)\n"); return; }
   if (d[delnum].used) { answer(delnum, "ZInternal error: delnum in use. (#4.3.5)\n"); return; }
+  if (too_long) { answer(delnum, "DInternal error: request too long. (#5.3.5)\n"); return; }
   if (!all_digits_or_slash(messid.view()))
     { answer(delnum, "DInternal error: messid has nonnumerics. (#5.3.5)\n"); return; }
   if (messid.size() > 100) { answer(delnum, "DInternal error: messid too long. (#5.3.5)\n"); return; }
@@ -127,6 +128,12 @@ void run(const Hooks& h, uid_t owner) {
   int stage = 0;  // reading 0 delnum, 1 messid, 2 sender, 3 recipient
   unsigned delnum = 0;
   Str messid, sender, recip;
+  bool too_long = false;  // a field of this request went past kMaxField
+  // Appends c to a field of the request, within kMaxField.
+  auto keep = [&too_long](Str& field, char c) {
+    if (field.size() < kMaxField) field.push(c);
+    else too_long = true;
+  };
   char buf[1024];
   for (;;) {
     reap();
@@ -151,12 +158,17 @@ void run(const Hooks& h, uid_t owner) {
         for (long i = 0; i < r; ++i) {
           char c = buf[i];
           switch (stage) {
-            case 0: delnum = static_cast<unsigned char>(c); messid.clear(); stage = 1; break;
-            case 1: if (c) messid.push(c); else { sender.clear(); stage = 2; } break;
-            case 2: if (c) sender.push(c); else { recip.clear(); stage = 3; } break;
+            case 0:
+              delnum = static_cast<unsigned char>(c);
+              messid.clear();
+              too_long = false;
+              stage = 1;
+              break;
+            case 1: if (c) keep(messid, c); else { sender.clear(); stage = 2; } break;
+            case 2: if (c) keep(sender, c); else { recip.clear(); stage = 3; } break;
             case 3:
-              if (c) { recip.push(c); break; }
-              docmd(h, owner, delnum, messid, sender, recip);
+              if (c) { keep(recip, c); break; }
+              docmd(h, owner, delnum, messid, sender, recip, too_long);
               stage = 0;
               break;
           }

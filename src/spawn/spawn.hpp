@@ -21,6 +21,10 @@ namespace qbox::spawn {
 
 inline constexpr unsigned kSpawnMax = 120;      // qmail's conf-spawn
 inline constexpr std::size_t kTruncReport = 3000;  // qmail's truncreport
+// The longest sender or recipient a request may carry: a queue record, and
+// as much again for a VERP sender holding the recipient. A longer one is
+// refused (D) and not kept.
+inline constexpr std::size_t kMaxField = 2 * 65536 + 16;
 
 struct Hooks {
   // Forks the delivery of message fdmess from sender to recipient (at: the

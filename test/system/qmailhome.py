@@ -35,10 +35,7 @@ def as_user(argv):
 
 def envelope(sender, recipients):
     """The descriptor-1 form qmail-queue reads."""
-    out = b"F" + _b(sender) + b"\0"
-    for r in recipients:
-        out += b"T" + _b(r) + b"\0"
-    return out + b"\0"
+    return b"F" + _b(sender) + b"\0" + b"".join(b"T" + _b(r) + b"\0" for r in recipients) + b"\0"
 
 
 def _b(s):

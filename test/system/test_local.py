@@ -624,7 +624,7 @@ def test_disk_full_defers_and_leaves_nothing(loc):
     # Full: the maildir delivery fails, nothing is left in new/ or tmp/.
     # Then with room for one copy: the maildir gets it, the mbox runs out
     # of space and is cut back to what it held.
-    assert p.stdout == (b"Temporary error on maildir delivery. (#4.3.0)\nrc=111\n"
+    assert p.stdout == (b"Temporary error on maildir delivery: disk full. (#4.3.1)\nrc=111\n"
                         + f"{home}/Maildir/new:\n\n{home}/Maildir/tmp:\n".encode()
                         + b"Unable to write ./Mailbox: out of disk space. (#4.3.0)\nrc=111\n1\n"
                         + b"From x Thu Jan 01 00:00:00 1970\nold\n\n")

@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/num.hpp"
 #include "base/str.hpp"
@@ -25,6 +27,41 @@ TEST_CASE("Str grows, keeps NULs and a terminating NUL") {
   CHECK(t.empty());
   u.append_num(1234567890123ULL);
   CHECK(u == "ab1234567890123");
+}
+
+// Runs f in a child; its exit status.
+template <class F>
+static int in_child(F f) {
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    f();
+    ::_exit(0);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return st;
+}
+
+TEST_CASE("Str: a size past Str::kMax is out of memory, never a wrapped size") {
+  // Without the check, the capacity doubles to SIZE_MAX and allocates
+  // SIZE_MAX + 1 == 0 bytes (qmail's stralloc overflow).
+  int st = in_child([] {
+    Str s;
+    s.reserve(static_cast<std::size_t>(-1) - 10);
+  });
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 111);
+  st = in_child([] {
+    Str s("abc");
+    s.reserve(Str::kMax - 2);
+  });
+  CHECK(WEXITSTATUS(st) == 111);
+  st = in_child([] {
+    Str s("abc");
+    (void)s.tail(static_cast<std::size_t>(-2));
+  });
+  CHECK(WEXITSTATUS(st) == 111);
 }
 
 TEST_CASE("Str resize, clear, tail/commit") {

@@ -113,6 +113,13 @@ TEST_CASE("read_netstring: malformed and truncated netstrings") {
   errno = 0;
   CHECK(netstring("101:", s) == -1);
   CHECK(errno == E2BIG);
+  // 2^64 + 10 must not wrap around to 10.
+  errno = 0;
+  CHECK(netstring("18446744073709551626:0123456789,", s, SIZE_MAX) == -1);
+  CHECK(errno == E2BIG);
+  errno = 0;
+  CHECK(netstring("18446744073709551615:", s, SIZE_MAX - 1) == -1);
+  CHECK(errno == E2BIG);
 }
 
 TEST_CASE("Writer buffers, flushes and keeps unwritten bytes on failure") {
@@ -158,6 +165,15 @@ TEST_CASE("read_file, write_all, read_all with a size limit") {
   s.clear();
   CHECK(read_file(path.c_str(), s, 5) == -1);
   CHECK(errno == EFBIG);
+  CHECK(s.empty());  // refused by its size, before reading
+  CHECK(read_file(path.c_str(), s, 10) == 0);
+  CHECK(s == "0123456789");
+  s.clear();
+  // A pipe has no size to go by: read up to the limit.
+  Pipe p("0123456789");
+  CHECK(read_all(p.r.get(), s, 5) == -1);
+  CHECK(errno == EFBIG);
+  CHECK(s.size() > 5);
   CHECK(open_excl(path.c_str()) == -1);
   CHECK(errno == EEXIST);
   Str missing(dir);

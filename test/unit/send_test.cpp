@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "send/bounce.hpp"
+#include "queue/envelope.hpp"
 #include "send/todo.hpp"
 #include "tempdir.hpp"
 
@@ -137,4 +138,18 @@ TEST_CASE("take_todo writes info, local and remote and asks for the clean-up") {
   // No todo file at all: nothing to say.
   CHECK_FALSE(send::take_todo(31, 23, r, clean_ok, done));
   CHECK(done.log.empty());
+
+  // Beyond the limits qmail-send reads local/ and remote/ with: a
+  // warning, nothing taken, nothing left behind.
+  Str many("u1\0p2\0Fs@b.example\0"sv);
+  for (std::uint64_t i = 0; i < queue::kMaxRecipients; ++i) many.append("Tx@a.example\0"sv);
+  d.dir.write("todo/30", many.view());
+  REQUIRE(send::take_todo(30, 23, r, clean_ok, done));
+  many.append("Ty@r.example\0"sv);
+  d.dir.write("todo/30", many.view());
+  CHECK_FALSE(send::take_todo(30, 23, r, clean_ok, done));
+  CHECK(done.log == std::string_view("warning: too many recipients in todo/30\n"));
+  CHECK_FALSE(done.chan[0]);
+  for (const char* f : {"info/7/30", "local/7/30", "remote/7/30"})
+    CHECK_MESSAGE(::access(f, F_OK) != 0, f);
 }
