@@ -2,13 +2,22 @@
 // patches offer it: LOGIN, PLAIN and CRAM-MD5, checked by a checkpassword
 // program (djb's interface, on descriptor 3) or by control/auth.cdb.
 //
-// control/auth.cdb: key = user name, value = a crypt(3) hash ($1$ MD5,
-// $5$ SHA-256 or $6$ SHA-512), optionally followed by "\n" and a CRAM-MD5
-// secret "cram-md5:" + 64 lowercase hex digits: the MD5 states after the
-// HMAC inner and outer key blocks (key ^ 0x36.., key ^ 0x5c..), 16 bytes
-// each, inner first, each state's four 32-bit words little-endian. This is
-// the precomputed HMAC key that lets CRAM-MD5 work without storing the
-// password itself. mkauth writes this file.
+// The replies are the patches': 334 for each step, "235 ok, go ahead
+// (#2.0.0)", "535 authentication failed (#5.7.1)", "501 malformed auth
+// input (#5.5.4)", "501 auth exchange cancelled (#5.0.0)" (the client sent
+// "*"), "504 auth type unimplemented (#5.5.1)" and "454 temporary
+// authentication failure (#4.3.0)".
+//
+// checkpassword: djb's interface, as the patches use it: "user\0password\0\0"
+// on descriptor 3 for LOGIN and PLAIN, "user\0digest\0challenge\0" for
+// CRAM-MD5 (the order of the patches and of vpopmail's vchkpw). Exit 0
+// accepts, 111 or a crash is temporary (454), any other code refuses (535).
+// The program's descriptor 0 is /dev/null and its 1 is our 2, so it cannot
+// talk to the client; it is killed after 60 seconds (454).
+//
+// control/auth.cdb: see smtp/authdb.hpp for its records. With both
+// backends configured, checkpassword decides. With neither, AUTH gets
+// "503 auth not available (#5.3.3)".
 #pragma once
 #include <string_view>
 
