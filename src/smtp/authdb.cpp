@@ -2,14 +2,10 @@
 
 #include <bearssl.h>
 
-#include <cerrno>
 #include <cstring>
-#include <unistd.h>
-#if __has_include(<crypt.h>)
-#include <crypt.h>  // glibc keeps crypt() there (libcrypt); musl has it in unistd.h
-#endif
 
 #include "dns/random.hpp"
+#include "smtp/pwhash.hpp"
 
 namespace qbox::smtp {
 
@@ -92,12 +88,12 @@ bool is_cram_secret(std::string_view s) {
 }
 
 int crypt_check(std::string_view password, std::string_view hash) {
-  if (password.find('\0') != std::string_view::npos) return 0;  // crypt would see less
-  Str pw(password), h(hash);
-  const char* r = ::crypt(pw.c_str(), h.c_str());
-  std::memset(pw.data(), 0, pw.size());
-  if (!r || *r == '*' || *r == '\0') return -1;
-  return equal_ct(r, hash) ? 1 : 0;
+  if (password.find('\0') != std::string_view::npos) return 0;  // crypt() would see less
+  Str computed;
+  if (!pw_crypt(password, hash, computed)) return -1;
+  int r = equal_ct(computed.view(), hash) ? 1 : 0;
+  std::memset(computed.data(), 0, computed.size());
+  return r;
 }
 
 bool crypt_sha512(std::string_view password, Str& out) {
@@ -106,16 +102,7 @@ bool crypt_sha512(std::string_view password, Str& out) {
   Str setting("$6$");
   for (unsigned char b : rnd) setting.push(kCryptChars[b & 63]);  // 64 symbols: uniform
   setting.push('$');
-  Str pw(password);
-  errno = 0;
-  const char* r = ::crypt(pw.c_str(), setting.c_str());
-  std::memset(pw.data(), 0, pw.size());
-  if (!r || !is_crypt_hash(r)) {
-    if (!errno) errno = EINVAL;
-    return false;
-  }
-  out.append(r);
-  return true;
+  return pw_crypt(password, setting.view(), out);
 }
 
 void cram_secret(std::string_view password, Str& out) {

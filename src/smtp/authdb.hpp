@@ -31,12 +31,12 @@ bool is_crypt_hash(std::string_view s);
 // Whether s is "cram-md5:" and 64 lower-case hex digits.
 bool is_cram_secret(std::string_view s);
 
-// Checks password against a crypt hash, comparing in constant time.
-// 1 match, 0 no match, -1 crypt() could not hash (a malformed hash, or a
-// password crypt refuses).
+// Checks password against a crypt hash (smtp/pwhash), comparing in
+// constant time. 1 match, 0 no match (a password with a NUL never
+// matches), -1 the hash is none of $1$, $5$, $6$.
 int crypt_check(std::string_view password, std::string_view hash);
 // A new SHA-512-crypt hash of password with a random 16-character salt.
-// false (errno) when there is no random source or crypt fails.
+// false (errno) when there is no random source.
 bool crypt_sha512(std::string_view password, Str& out);
 
 // Appends the CRAM-MD5 secret ("cram-md5:..." as above) of password.

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <bearssl.h>
+#include <crypt.h>
 
 #include <functional>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "cdb/cdb.hpp"
 #include "smtp/auth.hpp"
 #include "smtp/authdb.hpp"
+#include "smtp/pwhash.hpp"
 #include "tempdir.hpp"
 
 using namespace qbox;
@@ -129,9 +131,10 @@ TEST_CASE("crypt checks $1$, $5$ and $6$ hashes") {
   CHECK(crypt_check("secret6", kMd5Hash) == 0);
   CHECK(crypt_check("Secret6", kSha512Hash) == 0);
   CHECK(crypt_check("secret", kSha256Hash) == 0);
+  CHECK(crypt_check("x", "$2b$10$whatever") == -1);
   CHECK(crypt_check(std::string_view("secret6\0x", 9), kSha512Hash) == 0);
 
-  CHECK(is_crypt_hash("$6$rounds=6000$salt$" + std::string(86, 'a')) == true);
+  CHECK(is_crypt_hash("$6$rounds=6000$salt$" + std::string(86, 'a')));
   CHECK_FALSE(is_crypt_hash("$6$salt$tooshort"));
   CHECK_FALSE(is_crypt_hash("$2b$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234"));
   CHECK_FALSE(is_crypt_hash("$1$saltsaltX$2HM3oGhH6VPi/5dxZ798f/"));  // salt past 8
@@ -149,6 +152,30 @@ TEST_CASE("crypt checks $1$, $5$ and $6$ hashes") {
   Str h2;
   REQUIRE(crypt_sha512("correct horse", h2));
   CHECK(h2 != h);  // a new salt each time
+}
+
+TEST_CASE("pw_crypt gives what glibc's crypt() gives") {
+  const char* settings[] = {"$1$saltsalt$", "$1$ab$", "$1$$", "$1$toolongsaltXYZ$",
+                            "$5$saltsaltsalt$", "$5$rounds=1200$x$",
+                            "$5$$", "$6$saltsaltsaltsalt$", "$6$rounds=1001$abc$",
+                            "$6$morethansixteencharacters$", "$6$"};
+  const char* passwords[] = {"", "a", "secret6", "sixteen chars!!!", "a password longer than "
+                             "one digest of sixty-four bytes, to wrap the repeated blocks around"};
+  for (const char* setting : settings) {
+    for (const char* pw : passwords) {
+      Str ours;
+      REQUIRE(pw_crypt(pw, setting, ours));
+      const char* theirs = ::crypt(pw, setting);
+      REQUIRE(theirs != nullptr);
+      CHECK_MESSAGE(ours == std::string_view(theirs), setting, " / ", pw);
+    }
+  }
+  Str out;
+  CHECK_FALSE(pw_crypt("x", "$2b$10$abc", out));
+  CHECK_FALSE(pw_crypt("x", "$6$rounds=12x$abc", out));
+  CHECK_FALSE(pw_crypt("x", "$5$rounds=10$short$", out));  // below 1000, as libxcrypt and musl
+  CHECK(std::string_view(::crypt("x", "$5$rounds=10$short$")) == "*0");
+  CHECK_FALSE(pw_crypt("x", "plain", out));
 }
 
 TEST_CASE("the CRAM-MD5 secret answers RFC 2195's example") {
