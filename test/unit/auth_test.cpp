@@ -15,6 +15,7 @@
 #include "smtp/auth.hpp"
 #include "smtp/authdb.hpp"
 #include "smtp/pwhash.hpp"
+#include "smtp/validrcptto.hpp"
 #include "tempdir.hpp"
 
 using namespace qbox;
@@ -501,4 +502,28 @@ TEST_CASE("checkpassword gets user NUL digest NUL challenge NUL for CRAM-MD5") {
   expect.append(challenge.view());
   expect.push('\0');
   CHECK(cp.got() == expect);
+}
+
+TEST_CASE("validrcptto.cdb lookups: address, prefix-default, @domain") {
+  test::TempDir dir;
+  Str path = dir.file("v.cdb");
+  CdbMaker mk;
+  REQUIRE(mk.start(path.c_str(), dir.file("v.tmp").c_str()) == 0);
+  for (std::string_view k : {"joe@example.org", "joe-lists-default@example.org", "bob-default@example.org",
+                             "@catchall.example"})
+    REQUIRE(mk.add(k, "") == 0);
+  REQUIRE(mk.finish() == 0);
+  CdbReader db;
+  REQUIRE(db.open(path.c_str()) == 0);
+  CHECK(validrcptto_check(db, "joe@example.org") == 1);
+  CHECK(validrcptto_check(db, "JOE@Example.ORG") == 1);
+  CHECK(validrcptto_check(db, "joe-x@example.org") == 0);
+  CHECK(validrcptto_check(db, "joe-lists-qmail@example.org") == 1);
+  CHECK(validrcptto_check(db, "joe-lists-@example.org") == 1);
+  CHECK(validrcptto_check(db, "joe-lists@example.org") == 0);
+  CHECK(validrcptto_check(db, "bob-a-b-c@example.org") == 1);
+  CHECK(validrcptto_check(db, "bob@example.org") == 0);
+  CHECK(validrcptto_check(db, "anyone@catchall.example") == 1);
+  CHECK(validrcptto_check(db, "joe@other.example") == 0);
+  CHECK(validrcptto_check(db, "joe") == 0);
 }
