@@ -178,9 +178,9 @@ void read_assign(Locals& l) {
       if (k.empty()) continue;
       if (a.ext.empty() || has_dotqmail(a.home.view(), a.dash.view(), a.ext.view())) l.exact.emplace_back(k);
     } else {
-      // "+k": k itself when the extension is then empty, and what the
-      // .qmail files under pre serve.
-      if (!k.empty() && a.ext.empty()) l.exact.emplace_back(k);
+      // "+k": k itself when that is delivered by .qmail (no dash, no
+      // extension), and what the .qmail files under pre serve.
+      if (!k.empty() && a.ext.empty() && a.dash.empty()) l.exact.emplace_back(k);
       serve_prefix(l, k, a.home.view(), a.dash.view(), a.ext.view());
     }
   }
