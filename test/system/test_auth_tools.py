@@ -352,3 +352,27 @@ def test_qmail_qfilter_failures(qq):
     r = qq.queue(b"x", env_bytes=b"Tno-sender\0\0", program=qq.bin / "qmail-qfilter")
     assert r.code == 91
     assert qq.messages() == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_mkvalidrcptto_system_mode_accounts():
+    """As root: the accounts of /etc/passwd (a private copy with alice)
+    and the alias user's home, /var/qmail."""
+    from qmailhome import SystemHome
+    with SystemHome({"alice": 64030}) as h:
+        home = h.top / "var" / "home" / "alice"
+        for name in (".qmail-foo", ".qmail-bar-default"):
+            (home / name).write_text("./Maildir/\n")
+        (h.home / ".qmail-postmaster").write_text("&alice\n")
+        (h.home / "control" / "locals").write_text("example.org\n")
+        r = h.run(["/var/qmail/bin/mkvalidrcptto"], timeout=60)
+        assert r.returncode == 0, r.stderr
+        keys = r.stdout.decode().splitlines()
+        assert {"alice@example.org", "alice-foo@example.org", "alice-bar-default@example.org",
+                "postmaster@example.org"} <= set(keys), keys
+        assert not any(k.startswith("root") for k in keys)
+        # An account that does not own its home directory gets nothing.
+        os.chown(home, 0, 0)
+        r = h.run(["/var/qmail/bin/mkvalidrcptto"], timeout=60)
+        keys = r.stdout.decode().splitlines()
+        assert "postmaster@example.org" in keys and not any(k.startswith("alice") for k in keys)

@@ -527,3 +527,14 @@ TEST_CASE("validrcptto.cdb lookups: address, prefix-default, @domain") {
   CHECK(validrcptto_check(db, "joe@other.example") == 0);
   CHECK(validrcptto_check(db, "joe") == 0);
 }
+
+TEST_CASE("an over-long AUTH line is malformed input") {
+  AuthCdb db;
+  FakeIo io;
+  std::string huge(13000, 'A');
+  script(io, {huge});
+  Str user, why;
+  CHECK(auth_command("LOGIN", io, db.cfg, user, why) == 0);
+  CHECK(io.out == "334 VXNlcm5hbWU6\r\n501 malformed auth input (#5.5.4)\r\n");
+  CHECK(why == "response line too long");
+}
