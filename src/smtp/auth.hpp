@@ -13,7 +13,9 @@
 // CRAM-MD5 (the order of the patches and of vpopmail's vchkpw). Exit 0
 // accepts, 111 or a crash is temporary (454), any other code refuses (535).
 // The program's descriptor 0 is /dev/null and its 1 is our 2, so it cannot
-// talk to the client; it is killed after 60 seconds (454).
+// talk to the client; it is killed after 60 seconds (454). It is waited for
+// by its pid: the caller must not reap every child from a SIGCHLD handler
+// while auth_command runs. SIGPIPE is ignored only while writing to it.
 //
 // control/auth.cdb: see smtp/authdb.hpp for its records. With both
 // backends configured, checkpassword decides. With neither, AUTH gets
