@@ -468,6 +468,36 @@ def test_maxrcpt_defaults_to_100(mx, server):
         assert codes == [250] * (n + 2)
 
 
+def test_envelope_memory_is_bounded_without_maxrcpt(mx, server):
+    s = server(env={"MAXRCPT": "0"})
+    r = Raw(s.port)
+    r.expect(220)
+    rcpt = b"RCPT TO:<" + b"x" * 800 + b"@mx.example>\r\n"
+    r.send(b"MAIL FROM:<a@remote.example>\r\n" + rcpt * 400 + b"NOOP\r\n")
+    codes = [r.reply()[0] for _ in range(402)]
+    assert codes[0] == 250 and codes[-1] == 250
+    accepted = codes[1:-1].count(250)
+    assert 300 < accepted < 400 and codes[1 + accepted:-1] == [452] * (400 - accepted)
+
+
+def test_morercpthosts_cdb(mx, server):
+    cdb(mx, "morercpthosts.cdb", {"more.example": "", ".wild.example": ""})
+    try:
+        s = server()
+        r = Raw(s.port)
+        r.expect(220)
+        r.send(b"MAIL FROM:<a@remote.example>\r\n")
+        r.expect(250)
+        for rcpt, code in ((b"x@more.example", 250), (b"x@MORE.Example", 250), (b"x@a.wild.example", 250),
+                           (b"x@wild.example", 553), (b"x@other.example", 553)):
+            r.send(b"RCPT TO:<" + rcpt + b">\r\n")
+            r.expect(code)
+        r.send(b"QUIT\r\n")
+        r.expect(221)
+    finally:
+        os.unlink(mx.dir / "control" / "morercpthosts.cdb")
+
+
 def test_localiphost_rewrites_our_address_literal(mx, server):
     rcpt = mailbox(mx, "literal")
     with controls(mx, localiphost=ME + "\n"):
