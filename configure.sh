@@ -46,6 +46,7 @@ file python3 python3-pytest daemontools ucspi-tcp tinycdb freecdb util-linux hyp
 packages="$packages openssl"   # the TLS unit tests talk to openssl s_client and s_server
 packages="$packages stunnel4"  # the peer of test/bench/tls_bench.py
 packages="$packages swaks libnet-ssleay-perl libdigest-hmac-perl"  # test_smtpd.py's client (--tls, CRAM-MD5)
+packages="$packages libcrypt-dev"  # crypt() for the unit tests on glibc (musl has it in libc)
 
 missing=""
 for p in $packages; do
