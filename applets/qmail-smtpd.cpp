@@ -19,6 +19,15 @@
 // 8BITMIME and SIZE (control/databytes). End of data is CR LF . CR LF
 // only; a bare LF in the data gets qmail's 451 and the end of the session.
 //
+// AUTH (smtp/auth) is offered and accepted only under TLS unless
+// ALLOW_INSECURE_AUTH is set (else "538 encryption required..."). An
+// authenticated client relays as with RELAYCLIENT, shows as USER@IP in the
+// Received line, gets "X-AuthUser: USER" under it (the client's own
+// X-AuthUser fields are dropped) and the queue program sees TCPREMOTEINFO
+// and SMTP_AUTH_USER set to USER. Each refused attempt delays the next
+// command by as many seconds as there were refusals; the third ends the
+// session (421). STARTTLS forgets an earlier AUTH (RFC 3207).
+//
 // Controls (control/...): me, smtpgreeting, localiphost, timeoutsmtpd
 // (default 1200), rcpthosts, morercpthosts.cdb, badmailfrom, badrcptto,
 // databytes, maxrcpt, mfcheck, validrcptto.cdb, servercert.pem, auth.cdb.
@@ -85,11 +94,13 @@
 #include "qmail/constmap.hpp"
 #include "qmail/control.hpp"
 #include "queue/submit.hpp"
+#include "smtp/auth.hpp"
 #include "smtp/command.hpp"
 #include "smtp/conn.hpp"
 #include "smtp/data.hpp"
 #include "smtp/policy.hpp"
 #include "smtp/received.hpp"
+#include "smtp/validrcptto.hpp"
 #include "time/tai.hpp"
 #include "tls/creds.hpp"
 
@@ -102,6 +113,9 @@ namespace {
 
 // Recipients' bytes per message, whatever MAXRCPT says: memory stays bounded.
 constexpr std::size_t kMaxEnvelope = 256 << 10;
+// Refused AUTH attempts before the client is sent away; each one before
+// that delays the next command by as many seconds as there were failures.
+constexpr unsigned kMaxAuthFailures = 3;
 
 unsigned long env_num(const char* name, unsigned long def) {
   const char* v = env::get(name);
@@ -151,6 +165,8 @@ class Smtpd {
   void smtp_rcpt(std::string_view arg);
   void smtp_data();
   void smtp_starttls(std::string_view arg);
+  void smtp_auth(std::string_view arg);
+  void setup_auth(int argc, char** argv);
   void dohelo(std::string_view arg);
   void reset_session();
 
@@ -181,6 +197,10 @@ class Smtpd {
   qmail::ConstMap bmf_, brt_;
   RcptHosts rcpthosts_;
   CdbReader vrt_;
+  AuthConfig auth_;
+  bool auth_offered_ = false;  // a backend exists
+  bool allow_insecure_auth_ = false, require_auth_ = false;
+  unsigned auth_failures_ = 0;
 
   const char* remoteip_ = "unknown";
   const char* remotehost_ = "unknown";
@@ -333,6 +353,11 @@ void Smtpd::smtp_helo(std::string_view arg, bool ehlo) {
   out(greeting_.view());
   out("\r\n");
   if (ehlo) {
+    if (auth_offered_ && (io_.tls() || allow_insecure_auth_)) {
+      out("250-AUTH ");
+      out(auth_mechanisms(auth_));
+      out("\r\n");
+    }
     if (!deny_tls_ && !io_.tls()) out("250-STARTTLS\r\n");
     out("250-SIZE");
     if (databytes_) {
@@ -405,6 +430,7 @@ int Smtpd::mfcheck() {
 
 void Smtpd::smtp_mail(std::string_view arg) {
   if (force_tls_ && !io_.tls()) return out("530 must issue STARTTLS first (#5.7.0)\r\n");
+  if (require_auth_ && user_.empty()) return out("530 authentication required (#5.7.1)\r\n");
   std::string_view params;
   if (!addrparse(arg, &params)) return out("555 syntax error (#5.5.4)\r\n");
   if (databytes_) {
@@ -429,7 +455,7 @@ void Smtpd::smtp_mail(std::string_view arg) {
 bool Smtpd::validrcptto() {
   if (!vrt_.is_open()) return true;
   Str key;
-  int r = validrcptto_lookup(vrt_, addr_.view(), key);
+  int r = validrcptto_check(vrt_, addr_.view(), &key);
   if (r < 0) die_control("validrcptto.cdb");
   if (r == 1 && vrt_log_) log({"validrcptto [", remoteip_, "] found: ", key.view()});
   return r == 1;
@@ -614,7 +640,74 @@ void Smtpd::smtp_starttls(std::string_view arg) {
   dohelo(remotehost_);
   remoteinfo_ = env::get("TCPREMOTEINFO");
   relayclient_ = env::get("RELAYCLIENT");
+  if (!user_.empty()) {
+    env::set("TCPREMOTEINFO", remoteinfo_);
+    env::unset("SMTP_AUTH_USER");
+  }
   user_.clear();
+}
+
+// AUTH: with `qmail-smtpd HOSTNAME CHECKPASSWORD SUBPROGRAM...` (the
+// patches' way) or control/auth.cdb ($AUTH_CDB); HOSTNAME goes into the
+// CRAM-MD5 challenge.
+void Smtpd::setup_auth(int argc, char** argv) {
+  if (argc > 3) auth_.checkpassword = argv + 2;
+  auth_.hostname = argc > 3 ? std::string_view(argv[1]) : ctl_.me();
+  const char* cdb = env::get("AUTH_CDB");
+  if (cdb && *cdb) {
+    if (::access(cdb, R_OK) != 0) {
+      Str why(error_str(errno));
+      log({"unable to read AUTH_CDB ", cdb, ": ", why.view()});
+      bye("421 cannot read AUTH_CDB file (#4.3.0)\r\n");
+    }
+    auth_.cdb = cdb;
+  } else if (::access("control/auth.cdb", F_OK) == 0) {
+    auth_.cdb = "control/auth.cdb";
+  }
+  auth_offered_ = !auth_mechanisms(auth_).empty();
+  allow_insecure_auth_ = env_flag("ALLOW_INSECURE_AUTH");
+  require_auth_ = env_flag("REQUIRE_AUTH");
+  if (require_auth_ && !auth_offered_) {
+    log({"REQUIRE_AUTH without a checkpassword program or control/auth.cdb"});
+    bye("421 REQUIRE_AUTH set without valid AUTH program (#4.3.0)\r\n");
+  }
+}
+
+void Smtpd::smtp_auth(std::string_view arg) {
+  if (!auth_offered_) return out("503 auth not available (#5.3.3)\r\n");
+  if (!user_.empty()) return out("503 you're already authenticated (#5.5.0)\r\n");
+  if (seenmail_) return out("503 no auth during mail transaction (#5.5.0)\r\n");
+  if (!io_.tls() && !allow_insecure_auth_)
+    return out("538 encryption required for requested authentication mechanism (#5.7.11)\r\n");
+  Str user, why;
+  int r = auth_command(arg, io_, auth_, user, why);
+  if (r < 0) _exit(1);
+  if (r == 1) {
+    // The authenticated user relays as RELAYCLIENT does, shows in the
+    // Received line as the client's identity, and is told to the queue
+    // program ($TCPREMOTEINFO and $SMTP_AUTH_USER, as the patches do).
+    user_ = user.view();
+    Str safe;
+    for (char c : user_.view()) safe.push(static_cast<unsigned char>(c) < 32 || c == 127 ? '?' : c);
+    user_ = safe.view();
+    remoteinfo_ = user_.c_str();
+    if (!relayclient_) relayclient_ = "";
+    env::set("TCPREMOTEINFO", user_.c_str());
+    env::set("SMTP_AUTH_USER", user_.c_str());
+    log({"AUTH successful [", remoteip_, "] ", user_.view()});
+    auth_failures_ = 0;
+    return;
+  }
+  // A refusal: the reply is out. Each one costs the client more time, and
+  // a few of them the connection.
+  ++auth_failures_;
+  log({"AUTH failed [", remoteip_, "] ", why.view()});
+  if (auth_failures_ >= kMaxAuthFailures) {
+    log({"AUTH [", remoteip_, "] too many failures, hanging up"});
+    bye("421 too many failed AUTH attempts, goodbye (#4.7.0)\r\n");
+  }
+  flush();
+  ::poll(nullptr, 0, static_cast<int>(auth_failures_ > 5 ? 5 : auth_failures_) * 1000);
 }
 
 void Smtpd::dispatch(const Command& c) {
@@ -640,19 +733,19 @@ void Smtpd::dispatch(const Command& c) {
     case Verb::kNoop: out("250 ok\r\n"); break;
     case Verb::kVrfy: out("252 send some mail, i'll try my best\r\n"); break;
     case Verb::kStarttls: smtp_starttls(c.arg); break;
+    case Verb::kAuth: smtp_auth(c.arg); break;
     default: out("502 unimplemented (#5.5.1)\r\n"); break;
   }
   flush();
 }
 
 int Smtpd::main(int argc, char** argv) {
-  (void)argc;
-  (void)argv;
   char b[kNumDigits];
   pid_ = fmt_num(b, static_cast<unsigned long long>(::getpid()));
   sig_ignore(SIGPIPE);
   if (::chdir(qmail_home()) != 0) die_control(qmail_home());
   setup();
+  setup_auth(argc, argv);
   greet_delay();
   out("220 ");
   out(greeting_.view());

@@ -53,35 +53,4 @@ bool address_listed(const qmail::ConstMap& map, std::string_view addr) {
   return at != std::string_view::npos && map.contains(addr.substr(at));
 }
 
-int validrcptto_lookup(CdbReader& db, std::string_view addr, Str& found_key) {
-  Str key(addr);
-  lower_in_place(key);
-  auto try_key = [&](std::string_view k) -> int {
-    int r = db.find(k);
-    if (r == 1) found_key = k;
-    return r;
-  };
-  int r = try_key(key.view());
-  std::size_t at = key.view().rfind('@');
-  if (r == 0 && at != std::string_view::npos) {
-    // "a-b-c@d": then "a-b-default@d", "a-default@d", as qmail-local would
-    // look for .qmail-b-c's defaults.
-    std::string_view local = key.view().substr(0, at);
-    std::string_view domain = key.view().substr(at);
-    while (r == 0) {
-      std::size_t dash = local.rfind('-');
-      if (dash == std::string_view::npos) break;
-      local = local.substr(0, dash);
-      Str k(local);
-      k.append("-default");
-      k.append(domain);
-      r = try_key(k.view());
-    }
-    if (r == 0) r = try_key(domain);
-  }
-  if (r != 1) return r;
-  std::string_view v = db.value();
-  return !v.empty() && v[0] == '-' ? 0 : 1;
-}
-
 }  // namespace qbox::smtp

@@ -7,10 +7,7 @@
 //       morercpthosts.cdb is only read next to a rcpthosts file.
 //   control/badmailfrom, control/badrcptto  addresses refused: a line is
 //       an address, or "@domain" for every address there (ignoring case).
-//   validrcptto.cdb  (the JMS combined patch, built by mkvalidrcptto) the
-//       addresses that exist: keys are lower-cased addresses, "@domain"
-//       for every address of a domain, and "user-default@domain" for
-//       everything under user-; a value starting with '-' refuses the key.
+// (validrcptto.cdb, the list of addresses that exist, is smtp/validrcptto.)
 #pragma once
 #include <string_view>
 
@@ -40,9 +37,5 @@ class RcptHosts {
 
 // True when addr, or "@" and its domain, is a line of the map.
 bool address_listed(const qmail::ConstMap& map, std::string_view addr);
-
-// Looks addr up in validrcptto.cdb: 1 found (found_key says which key),
-// 0 not there or refused by its value, -1 error (errno).
-int validrcptto_lookup(CdbReader& db, std::string_view addr, Str& found_key);
 
 }  // namespace qbox::smtp

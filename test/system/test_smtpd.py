@@ -840,3 +840,194 @@ def test_servercert_problems_are_reported(mx, server):
             assert c.docmd("STARTTLS") == (454, b"TLS not available: missing certificate (#4.3.0)")
             assert c.noop()[0] == 250
         s.wait_log(r"STARTTLS \[127\.0\.0\.1\] .*servercert\.pem")
+
+
+# ---- AUTH ---------------------------------------------------------------------------------
+
+import base64  # noqa: E402
+
+CHECKPASSWORD = r"""
+# djb's interface: user, password (or CRAM-MD5 digest), timestamp (or
+# challenge), NUL-terminated, on descriptor 3.
+data=$(head -c 1024 <&3 | tr '\0' '\n')
+user=$(printf '%s\n' "$data" | sed -n 1p)
+pass=$(printf '%s\n' "$data" | sed -n 2p)
+chal=$(printf '%s\n' "$data" | sed -n 3p)
+[ "$user" = cpuser ] || exit 1
+if [ -n "$chal" ]; then
+  want=$(printf '%s' "$chal" | openssl dgst -md5 -hmac cppass | sed 's/.*= //')
+  [ "$pass" = "$want" ] || exit 1
+else
+  [ "$pass" = cppass ] || exit 1
+fi
+exec "$@"
+"""
+
+
+@pytest.fixture(scope="module")
+def authdb(mx):
+    """An auth.cdb made by mkauth, outside control/ ($AUTH_CDB names it)."""
+    src = mx.dir / "auth-users"
+    src.write_text("joe@mx.example:secret pass\nann:ann's password\n")
+    out = mx.dir / "auth.cdb"
+    r = mx.run("mkauth", ["-f", src, "-o", out])
+    assert r.code == 0, r
+    mx.chown_all(out)
+    return str(out)
+
+
+def plain(user, password):
+    return base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
+
+
+def test_auth_is_offered_only_over_tls(tls_mx, server, authdb):
+    mx = tls_mx
+    s = server(env={"AUTH_CDB": authdb})
+    with smtp(s.port) as c:
+        c.ehlo()
+        assert not c.has_extn("auth")
+        assert c.docmd("AUTH", "PLAIN " + plain("joe@mx.example", "secret pass").decode()) == \
+            (538, b"encryption required for requested authentication mechanism (#5.7.11)")
+        c.starttls(context=client_context(mx))
+        c.ehlo()
+        assert c.esmtp_features["auth"].split() == ["LOGIN", "PLAIN", "CRAM-MD5"]
+    s2 = server(env={"AUTH_CDB": authdb, "ALLOW_INSECURE_AUTH": "1"})
+    with smtp(s2.port) as c:
+        c.ehlo()
+        assert c.has_extn("auth")
+        c.login("joe@mx.example", "secret pass")
+        assert c.docmd("AUTH", "PLAIN x") == (503, b"you're already authenticated (#5.5.0)")
+        # STARTTLS forgets the authentication (RFC 3207): no relaying after it.
+        c.starttls(context=client_context(mx))
+        c.ehlo()
+        c.mail("joe@mx.example")
+        assert c.rcpt("friend@remote.example")[0] == 553
+        assert c.docmd("AUTH", "PLAIN x") == (503, b"no auth during mail transaction (#5.5.0)")
+    # No backend: no AUTH at all.
+    s3 = server(env={"ALLOW_INSECURE_AUTH": "1"})
+    with smtp(s3.port) as c:
+        c.ehlo()
+        assert not c.has_extn("auth")
+        assert c.docmd("AUTH", "PLAIN x") == (503, b"auth not available (#5.3.3)")
+
+
+def test_auth_relays_and_marks_the_message(tls_mx, server, authdb):
+    mx = tls_mx
+    rcpt = mailbox(mx, "authuser")
+    seen = mx.dir / "filter-env"
+    filt = mx.script("bin/authuser-filter", f"""
+printf '%s|%s\\n' "$TCPREMOTEINFO" "$SMTP_AUTH_USER" >>{seen}
+exec {mx.bin / 'qmail-queue'}
+""")
+    s = server(env={"AUTH_CDB": authdb, "QMAILQUEUE": str(filt)})
+    with smtp(s.port) as c:
+        c.starttls(context=client_context(mx))
+        c.ehlo()
+        c.mail("joe@mx.example")
+        assert c.rcpt("friend@remote.example")[0] == 553
+        c.rset()
+        c.login("joe@mx.example", "secret pass")
+        assert c.sendmail("joe@mx.example", ["friend@remote.example", rcpt],
+                          b"X-AuthUser: someone-else\r\nSubject: authenticated\r\n\r\nhi\r\n") == {}
+    (msg,) = delivered(mx, "authuser")
+    assert msg.count(b"X-AuthUser:") == 1, msg
+    assert re.search(rb"^Received: from unknown \(HELO client\.example\) \(joe@mx\.example@127\.0\.0\.1\)\n"
+                     rb"  by mx\.example with \(ECDHE-ECDSA-[A-Z0-9-]+ encrypted\) SMTP; .*\n"
+                     rb"X-AuthUser: joe@mx\.example\nSubject: authenticated\n", msg, re.M), msg
+    assert seen.read_text() == "joe@mx.example|joe@mx.example\n"
+    mx.send.wait_log(r"starting delivery \d+: msg \d+ to remote friend@remote\.example")
+    s.wait_log(r"AUTH successful \[127\.0\.0\.1\] joe@mx\.example$")
+    s.wait_log(r"message accepted \[127\.0\.0\.1\] qp \d+ bytes \d+ rcpts 2 from <joe@mx\.example> "
+               r"auth joe@mx\.example$")
+
+
+def test_auth_failures_are_logged_slowed_and_end_the_session(tls_mx, server, authdb):
+    mx = tls_mx
+    s = server(env={"AUTH_CDB": authdb, "ALLOW_INSECURE_AUTH": "1"})
+    r = Raw(s.port)
+    r.expect(220)
+    failed = b"535 authentication failed (#5.7.1)\r\n"
+    r.send(b"AUTH PLAIN " + plain("joe@mx.example", "wrong") + b"\r\n")
+    r.expect(535, failed)
+    t = time.monotonic()
+    r.send(b"NOOP\r\n")
+    r.expect(250)
+    assert time.monotonic() - t >= 0.9
+    r.send(b"AUTH LOGIN\r\n")
+    r.expect(334, b"334 VXNlcm5hbWU6\r\n")
+    r.send(base64.b64encode(b"nobody-here") + b"\r\n")
+    r.expect(334, b"334 UGFzc3dvcmQ6\r\n")
+    r.send(base64.b64encode(b"x") + b"\r\n")
+    r.expect(535, failed)
+    r.send(b"AUTH PLAIN " + plain("ann", "nope") + b"\r\n")
+    r.expect(535, failed)
+    r.expect(421, b"421 too many failed AUTH attempts, goodbye (#4.7.0)\r\n")
+    assert r.eof() == b""
+    s.wait_log(r"AUTH failed \[127\.0\.0\.1\] PLAIN user joe@mx\.example: wrong password")
+    s.wait_log(r"AUTH failed \[127\.0\.0\.1\] LOGIN user nobody-here: no such user")
+    s.wait_log(r"AUTH \[127\.0\.0\.1\] too many failures, hanging up")
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "CRAM-MD5"])
+def test_auth_with_swaks_and_control_auth_cdb(tls_mx, server, mech):
+    mx = tls_mx
+    rcpt = mailbox(mx, "swaks-" + mech.lower())
+    src = mx.dir / "control" / "auth"
+    src.write_text("ann:ann's password\n")
+    r = mx.run("mkauth")
+    assert r.code == 0, r
+    try:
+        s = server()
+        p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(s.port), "--tls",
+                            "--auth", mech, "--auth-user", "ann", "--auth-password", "ann's password",
+                            "--from", "ann@mx.example", "--to", f"{rcpt},friend@remote.example",
+                            "--header", f"Subject: swaks {mech}", "--timeout", "20"],
+                           capture_output=True, timeout=60)
+        out = p.stdout.decode()
+        assert p.returncode == 0, out + p.stderr.decode()
+        assert "<~  235 ok, go ahead (#2.0.0)" in out
+        (msg,) = delivered(mx, "swaks-" + mech.lower())
+        assert b"X-AuthUser: ann\n" in msg
+        p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(s.port), "--tls",
+                            "--auth", mech, "--auth-user", "ann", "--auth-password", "wrong",
+                            "--from", "ann@mx.example", "--to", rcpt, "--timeout", "20"],
+                           capture_output=True, timeout=60)
+        assert p.returncode != 0
+        assert "535 authentication failed (#5.7.1)" in p.stdout.decode()
+    finally:
+        for f in ("auth", "auth.cdb"):
+            os.unlink(mx.dir / "control" / f)
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN", "CRAM-MD5"])
+def test_auth_with_checkpassword(tls_mx, server, mech):
+    mx = tls_mx
+    rcpt = mailbox(mx, "checkpw-" + mech.lower())
+    checkpw = mx.script("bin/test-checkpassword", CHECKPASSWORD)
+    s = server(smtpd_args=[ME, str(checkpw), "/bin/true"])
+    for password, ok in (("cppass", True), ("bad", False)):
+        p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(s.port), "--tls",
+                            "--auth", mech, "--auth-user", "cpuser", "--auth-password", password,
+                            "--from", "cp@remote.example", "--to", rcpt, "--timeout", "20"],
+                           capture_output=True, timeout=60)
+        assert (p.returncode == 0) == ok, p.stdout.decode()
+    (msg,) = delivered(mx, "checkpw-" + mech.lower())
+    assert b"X-AuthUser: cpuser\n" in msg
+    s.wait_log(rf"AUTH failed \[127\.0\.0\.1\] {mech} user cpuser: checkpassword exit 1")
+
+
+def test_require_auth(tls_mx, server, authdb):
+    mx = tls_mx
+    rcpt = mailbox(mx, "requireauth")
+    s = server(env={"AUTH_CDB": authdb, "REQUIRE_AUTH": "1"})
+    with smtp(s.port) as c:
+        c.starttls(context=client_context(mx))
+        c.ehlo()
+        assert c.mail("joe@mx.example") == (530, b"authentication required (#5.7.1)")
+        c.login("joe@mx.example", "secret pass")
+        c.sendmail("joe@mx.example", [rcpt], b"Subject: required\r\n\r\nx\r\n")
+    delivered(mx, "requireauth")
+    # REQUIRE_AUTH without any way to authenticate refuses everyone.
+    s2 = server(env={"REQUIRE_AUTH": "1"})
+    r = Raw(s2.port)
+    assert r.eof() == b"421 REQUIRE_AUTH set without valid AUTH program (#4.3.0)\r\n"

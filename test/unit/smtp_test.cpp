@@ -11,6 +11,7 @@
 #include "smtp/data.hpp"
 #include "smtp/policy.hpp"
 #include "smtp/received.hpp"
+#include "smtp/validrcptto.hpp"
 #include "test/unit/tempdir.hpp"
 
 using namespace qbox;
@@ -284,7 +285,7 @@ TEST_CASE("smtp: the Received line is qmail's") {
                "  by mx.example with (ECDHE-RSA-AES128-GCM-SHA256 encrypted) SMTP; 1 Jan 1970 00:00:00 -0000\n");
 }
 
-TEST_CASE("smtp: rcpthosts, morercpthosts.cdb, badmailfrom, validrcptto") {
+TEST_CASE("smtp: rcpthosts, morercpthosts.cdb, badmailfrom, validrcptto with refusing values") {
   test::TempDir t;
   t.mkdir("control");
   char cwd[4096];
@@ -342,17 +343,17 @@ TEST_CASE("smtp: rcpthosts, morercpthosts.cdb, badmailfrom, validrcptto") {
   CdbReader db;
   REQUIRE(db.open("control/validrcptto.cdb") == 0);
   Str key;
-  CHECK(validrcptto_lookup(db, "joe@example.org", key) == 1);
+  CHECK(validrcptto_check(db, "joe@example.org", &key) == 1);
   CHECK(key == "joe@example.org");
-  CHECK(validrcptto_lookup(db, "Joe@Example.ORG", key) == 1);
-  CHECK(validrcptto_lookup(db, "bob@example.org", key) == 0);
-  CHECK(validrcptto_lookup(db, "list-x-y@example.org", key) == 1);
+  CHECK(validrcptto_check(db, "Joe@Example.ORG", &key) == 1);
+  CHECK(validrcptto_check(db, "bob@example.org", &key) == 0);
+  CHECK(validrcptto_check(db, "list-x-y@example.org", &key) == 1);
   CHECK(key == "list-default@example.org");
-  CHECK(validrcptto_lookup(db, "list@example.org", key) == 0);
-  CHECK(validrcptto_lookup(db, "anyone@catchall.example", key) == 1);
+  CHECK(validrcptto_check(db, "list@example.org", &key) == 0);
+  CHECK(validrcptto_check(db, "anyone@catchall.example", &key) == 1);
   CHECK(key == "@catchall.example");
-  CHECK(validrcptto_lookup(db, "gone@example.org", key) == 0);
-  CHECK(validrcptto_lookup(db, "gone@catchall.example", key) == 0);
-  CHECK(validrcptto_lookup(db, "nodomain", key) == 0);
+  CHECK(validrcptto_check(db, "gone@example.org", &key) == 0);
+  CHECK(validrcptto_check(db, "gone@catchall.example", &key) == 0);
+  CHECK(validrcptto_check(db, "nodomain", &key) == 0);
   REQUIRE(::chdir(cwd) == 0);
 }
