@@ -45,6 +45,7 @@ packages="g++ gcc musl-tools musl-dev ninja-build doctest-dev dpkg-dev xz-utils
 file python3 python3-pytest daemontools ucspi-tcp tinycdb freecdb util-linux hyperfine s6 binutils strace procps tzdata"
 packages="$packages openssl"   # the TLS unit tests talk to openssl s_client and s_server
 packages="$packages stunnel4"  # the peer of test/bench/tls_bench.py
+packages="$packages swaks libnet-ssleay-perl libdigest-hmac-perl"  # test_smtpd.py's client (--tls, CRAM-MD5)
 packages="$packages libcrypt-dev"  # crypt() for the unit tests on glibc (musl has it in libc)
 
 missing=""

@@ -39,6 +39,8 @@ void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::f
 }
 
 namespace std {
+// std::stable_sort's temporary buffer asks for memory with nothrow.
+const nothrow_t nothrow{};
 [[noreturn]] void __throw_bad_alloc() { qbox::out_of_memory(); }
 [[noreturn]] void __throw_bad_array_new_length() { qbox::out_of_memory(); }
 [[noreturn]] void __throw_length_error(const char* s) { logic_failure(s); }

@@ -10,6 +10,12 @@ Tai64n Tai64n::now() {
   return from_unix(ts.tv_sec, static_cast<std::uint32_t>(ts.tv_nsec));
 }
 
+std::int64_t monotonic_ms() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
 Tai64n Tai64n::now_usec() {
   timespec ts;
   ::clock_gettime(CLOCK_REALTIME, &ts);

@@ -31,6 +31,10 @@ struct Tai64n {
   friend bool operator==(const Tai64n&, const Tai64n&) = default;
 };
 
+// The monotonic clock in milliseconds, for deadlines (never jumps with the
+// time of day).
+std::int64_t monotonic_ms();
+
 inline constexpr std::size_t kTai64nHexLen = 25;  // "@" + 24 hex digits
 // Writes "@" and 24 hex digits into out.
 void fmt_tai64n(char out[kTai64nHexLen], const Tai64n& t);

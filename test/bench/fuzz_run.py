@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The libFuzzer targets (ninja fuzz: the DNS packet parser and the tcprules
-parser), each run for QBOX_FUZZ_SECONDS (default 600, the issue's ten
+"""The libFuzzer targets (ninja fuzz: the DNS packet parser, the tcprules
+parser, qmail-smtpd's command and DATA parser and its address parser), each run for QBOX_FUZZ_SECONDS (default 600, the issue's ten
 minutes) on a corpus kept under build/fuzz/. Reports executions, coverage
 and whether anything crashed; exits 1 on a crash. Needs clang with
 libFuzzer (Debian clang-14 and libclang-rt-14-dev).
@@ -14,7 +14,8 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
 SECONDS = int(os.environ.get("QBOX_FUZZ_SECONDS", "600"))
-TARGETS = ["build/fuzz/dns_packet", "build/fuzz/rules_fuzz"]
+TARGETS = ["build/fuzz/dns_packet", "build/fuzz/rules_fuzz", "build/fuzz/smtp_command",
+           "build/fuzz/smtp_address"]
 
 
 def main():
