@@ -9,7 +9,12 @@ Postfix through its sendmail (which runs postdrop). The time runs from the
 first injection until the last message is in a Maildir's new/ (the latest
 modification time of the 100 new/ directories). Both run with their
 defaults: qmail's concurrencylocal 10, Postfix's process limit 100; both
-fsync as they always do.
+fsync as they always do. Each run also reports the CPU time per message of
+the delivery side (the daemons and their children) and of the injection
+side. That end-to-end rate is the one with a target (qbox at least 1.5
+times Postfix's). To tell the two halves apart, each system then gets the
+same messages again with its delivery side stopped, and delivers the full
+queue once started: injection alone and delivery alone.
 
 Then the whole qbox pipeline (injection and delivery) of a small run runs
 under strace, and the bench prints the fsyncs and file-system calls per
@@ -22,7 +27,8 @@ config_directory, queue_directory and data_directory, no smtpd listener)
 live in one temporary directory, and all of it goes away at the end.
 Needs root (and Postfix, from configure.sh); reports, never fails.
 
-usage: local_delivery_bench.py [--messages N] [--strace-messages N] [--no-postfix] [--keep]
+usage: local_delivery_bench.py [--messages N] [--strace-messages N] [--no-postfix]
+                               [--no-split] [--keep]
 """
 import argparse
 import os
