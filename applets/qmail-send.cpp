@@ -191,7 +191,7 @@ bool load_job(Job& j) {
 bool mark_done(Job& j, std::size_t r) {
   Str f;
   fn(f, kChanDir[j.chan], j.id);
-  Fd fd(::open(f.c_str(), O_WRONLY | O_CLOEXEC));
+  Fd fd(open_write(f.c_str()));
   if (!fd || ::pwrite(fd.get(), "D", 1, j.recips[r].pos) != 1) return false;
   ::fdatasync(fd.get());
   j.recips[r].done = true;
