@@ -312,10 +312,10 @@ class Qmail:
         if r.returncode != 0:
             raise SystemExit(f"{argv[0]}: exit {r.returncode}: {r.stderr.strip()}")
 
-    def start(self, prefix=()):
+    def start(self, prefix=(), suffix=()):
         self.log = open(self.home / "send.log", "wb")
         self.start_proc = subprocess.Popen(
-            list(prefix) + [str(self.bin / "qmail-start"), "./Maildir/"], cwd="/",
+            list(prefix) + [str(self.bin / "qmail-start"), "./Maildir/"] + list(suffix), cwd="/",
             env=self.env(), stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + 20
