@@ -18,7 +18,8 @@ queue once started: injection alone and delivery alone.
 
 Then the whole qbox pipeline (injection and delivery) of a small run runs
 under strace, and the bench prints the fsyncs and file-system calls per
-message of each program, next to the minimum that durability needs.
+message of each program, next to the minimum that durability needs; and
+Postfix's fsyncs per message for the same small run, for comparison.
 
 Everything happens in a private mount namespace: qmail's users and the 100
 bench users exist only in copies of /etc/passwd and /etc/group mounted
@@ -28,7 +29,7 @@ live in one temporary directory, and all of it goes away at the end.
 Needs root (and Postfix, from configure.sh); reports, never fails.
 
 usage: local_delivery_bench.py [--messages N] [--strace-messages N] [--no-postfix]
-                               [--no-split] [--keep]
+                               [--no-end-to-end] [--no-split] [--keep]
 """
 import argparse
 import os
@@ -410,6 +411,7 @@ maillog_file = {self.dir}/maillog
         (self.etc / "master.cf").write_text("\n".join(lines) + "\n")
         self.postfix("check")
         self.running = False
+        self.traced = None
         self.name, self.kind, self.program = "postfix", "postfix", SENDMAIL
 
     def daemon_pid(self):
@@ -430,14 +432,34 @@ maillog_file = {self.dir}/maillog
             raise SystemExit(f"postfix {' '.join(args)}: exit {r.returncode}: "
                              f"{r.stderr.strip()}\n{tail}")
 
-    def start(self):
-        self.postfix("start")
+    def start(self, prefix=()):
+        """Starts the instance; with a prefix (strace) the command runs
+        under it in the background for as long as the instance runs."""
+        if not prefix:
+            self.postfix("start")
+            self.running = True
+            return
+        self.traced = subprocess.Popen(list(prefix) + [str(POSTFIX), "-c", str(self.etc), "start"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.running = True
+        deadline = time.time() + 30
+        while subprocess.run([str(POSTFIX), "-c", str(self.etc), "status"],
+                             capture_output=True).returncode != 0:
+            if time.time() > deadline:
+                raise SystemExit("postfix did not start under strace")
+            time.sleep(0.1)
 
     def stop(self):
         if self.running:
             self.running = False
             self.postfix("stop")
+        if self.traced:
+            try:
+                self.traced.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.traced.kill()
+                self.traced.wait()
+            self.traced = None
 
 
 # ---- the timed runs ----------------------------------------------------------------
@@ -496,6 +518,7 @@ NAMES = {"link", "linkat", "rename", "renameat", "renameat2", "unlink", "unlinka
 COLUMNS = [("fsync", SYNC), ("open", OPEN), ("stat", STAT), ("link/unlink/rename", NAMES)]
 LINE = re.compile(r"^(?:\d+ +)?(?:[\d:.]+ +)?([a-z_0-9]+)\(")
 EXEC = re.compile(r'^(?:\d+ +)?execve\("([^"]*)".* = 0$')
+SYNCED = re.compile(r"^(?:\d+ +)?(?:fsync|fdatasync)\(\d+<([^>]*)>\)", re.M)
 FORK = re.compile(r"^(?:\d+ +)?(?:fork|vfork|clone|clone3)\(.* = (\d+)$")
 
 
@@ -600,6 +623,43 @@ def strace_run(q, top, homes, inp, messages):
     return total["fsync"] / messages, sum(m for _, m, _ in MINIMUM)
 
 
+POSTFIX_PROGRAMS = ["sendmail", "postdrop", "pickup", "cleanup", "qmgr", "local",
+                    "trivial-rewrite"]
+
+
+def strace_postfix(pf, top, homes, inp, messages):
+    """Postfix's fsyncs per message, injection and delivery, for comparison."""
+    out = top / "strace-postfix"
+    for d in ("daemons", "inject"):
+        (out / d).mkdir(parents=True)
+    trace = ["strace", "-f", "-ff", "-qq", "-y", "--seccomp-bpf", "-e",
+             "trace=%process,fsync,fdatasync,sync_file_range,syncfs"]
+    try:
+        pf.start(prefix=trace + ["-o", str(out / "daemons" / "t")])
+        inj = Injectors("postfix", inp, messages, pf.program,
+                        prefix=trace + ["-o", str(out / "inject" / "t")])
+        t0 = inj.go()
+        wait_delivered(homes, messages, t0, "postfix under strace")
+        inj.wait()
+    finally:
+        pf.stop()
+    empty_maildirs(homes)
+    counts = strace_counts(list((out / "daemons").iterdir()) + list((out / "inject").iterdir()),
+                           POSTFIX_PROGRAMS)
+    per = {p: counts[p]["fsync"] / messages for p in POSTFIX_PROGRAMS
+           if p in counts and counts[p]["fsync"]}
+    total = sum(per.values())
+    # -y names each descriptor: the directories still exist.
+    dirs = 0
+    for f in list((out / "daemons").iterdir()) + list((out / "inject").iterdir()):
+        for m in SYNCED.finditer(f.read_text(errors="replace")):
+            dirs += os.path.isdir(m.group(1))
+    say(f"postfix under strace, {messages} messages: fsyncs per message {total:.2f} ("
+        + ", ".join(f"{p} {v:.2f}" for p, v in per.items())
+        + f"), of directories {dirs / messages:.2f}")
+    return total
+
+
 # ---- main --------------------------------------------------------------------------
 
 def postfix_version():
@@ -629,33 +689,39 @@ def inside(args):
         if len(systems) > 1:
             say(f"  postfix {postfix_version()}: sendmail -C (and so postdrop), "
                 "home_mailbox = Maildir/, default concurrency and process limits")
-        say("end to end (the clock runs from the first injection to the last arrival in a "
-            "new/):")
-        for system in systems:
-            e2e[system.name] = end_to_end(system, inp, homes, n)
+        if args.end_to_end:
+            say("end to end (the clock runs from the first injection to the last arrival in "
+                "a new/):")
+            for system in systems:
+                e2e[system.name] = end_to_end(system, inp, homes, n)
         if args.split:
             say("queued first with the delivery side stopped, then delivered:")
             for system in systems:
                 split[system.name] = queued_first(system, inp, homes, n)
-        fsyncs = minimum = None
+        fsyncs = minimum = pf_fsyncs = None
         if args.strace_messages and shutil.which("strace"):
             fsyncs, minimum = strace_run(systems[0], top, homes, inp, args.strace_messages)
+            if len(systems) > 1:
+                pf_fsyncs = strace_postfix(systems[1], top, homes, inp, args.strace_messages)
         say("\nsummary:")
+        for what, rates in (("end to end", {k: v for k, v in e2e.items()}),
+                            ("injection alone", {k: v[0] for k, v in split.items()}),
+                            ("delivery of a full queue alone",
+                             {k: v[1] for k, v in split.items()})):
+            if "qbox" not in rates:
+                continue
+            line = f"  {what}: " + ", ".join(f"{k} {v:.1f}" for k, v in rates.items())
+            if "postfix" in rates:
+                line += f" messages/s: qbox/postfix {rates['qbox'] / rates['postfix']:.2f}"
+            say(line)
         if "postfix" in e2e:
             ratio = e2e["qbox"] / e2e["postfix"]
-            say(f"  end to end: qbox {e2e['qbox']:.1f} messages/s, postfix "
-                f"{e2e['postfix']:.1f} messages/s: qbox/postfix {ratio:.2f}")
-            if "postfix" in split:
-                (qi, qd), (pi, pd) = split["qbox"], split["postfix"]
-                say(f"  injection alone: qbox/postfix {qi / pi:.2f}; delivery of a full "
-                    f"queue alone: qbox/postfix {qd / pd:.2f}")
             verdict = "PASS" if ratio >= TARGET else "FAIL"
             say(f"  {verdict} local delivery end to end: qbox/postfix {ratio:.2f}, "
                 f"target >= {TARGET}")
-        else:
-            say(f"  end to end: qbox {e2e['qbox']:.1f} messages/s (no Postfix to compare)")
         if fsyncs is not None:
-            say(f"  qbox fsyncs per message: {fsyncs:.2f} (durability needs {minimum})")
+            say(f"  qbox fsyncs per message: {fsyncs:.2f} (durability needs {minimum})"
+                + (f"; postfix {pf_fsyncs:.2f}" if pf_fsyncs is not None else ""))
     finally:
         for system in systems:
             try:
@@ -678,6 +744,8 @@ def main():
     ap.add_argument("--messages", type=int, default=10000)
     ap.add_argument("--strace-messages", type=int, default=200)
     ap.add_argument("--no-postfix", dest="postfix", action="store_false")
+    ap.add_argument("--no-end-to-end", dest="end_to_end", action="store_false",
+                    help="skip the end-to-end runs (the ones with the target)")
     ap.add_argument("--no-split", dest="split", action="store_false",
                     help="skip the runs that queue first and deliver after")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
