@@ -569,11 +569,13 @@ MINIMUM = [
     ("qmail-queue", 4,
      "fsync mess/N/ID (the message) and intd/ID (its envelope), and the directories mess/N "
      "and todo after their new names, so that exit 0 means all of it is on disk"),
-    ("qmail-send", 2,
+    ("qmail-todo", 2,
      "fsync info/N/ID and local/N/ID before qmail-clean removes todo/ID, so the sender and "
-     "the recipients outlive the envelope; qbox also fdatasyncs each done mark (the D "
-     "that replaces a recipient's T), which no loss depends on (a lost mark repeats a "
-     "delivery after a crash; qmail does not sync it)"),
+     "the recipients outlive the envelope"),
+    ("qmail-send", 0,
+     "none for durability; qbox fdatasyncs each done mark (the D that replaces a "
+     "recipient's T) so that a crash does not repeat a recorded delivery (a lost mark "
+     "never loses mail; qmail does not sync it)"),
     ("qmail-local", 2,
      "fsync the file in tmp/ before it is linked into new/, and new/ after the link, so "
      "that a success report means the message is in new/ on disk"),
