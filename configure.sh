@@ -47,6 +47,7 @@ packages="$packages openssl"   # the TLS unit tests talk to openssl s_client and
 packages="$packages stunnel4"  # the peer of test/bench/tls_bench.py
 packages="$packages swaks libnet-ssleay-perl libdigest-hmac-perl"  # test_smtpd.py's client (--tls, CRAM-MD5)
 packages="$packages libcrypt-dev"  # crypt() for the unit tests on glibc (musl has it in libc)
+packages="$packages postfix"   # the peer of test/bench/local_delivery_bench.py (its own instance)
 
 missing=""
 for p in $packages; do
@@ -59,7 +60,16 @@ if [ -n "$missing" ]; then
   if [ "$install" = yes ] && [ "$(id -u)" = 0 ]; then
     echo "configure.sh: installing:$missing"
     apt-get update -q >/dev/null
+    case " $missing " in *" postfix "*)
+      # No system mail set-up: the benchmark runs a private instance.
+      echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections ;;
+    esac
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null
+    case " $missing " in *" postfix "*)
+      # Unconfigured, the package starts nothing; should it have, stop it so
+      # that nothing listens on port 25 or takes local mail during the tests.
+      if postfix status >/dev/null 2>&1; then postfix stop >/dev/null 2>&1 || true; fi ;;
+    esac
   else
     echo "configure.sh: missing packages; as root, run:" >&2
     echo "$line" >&2

@@ -136,7 +136,7 @@ void bouncexf(const Local& l) {
 // Opens l.qme if it is a regular file: true and fd set; false when it is
 // missing (or not a regular file). Dies when it cannot be told.
 bool qmeexists(Local& l, Fd& fd, bool& cutable) {
-  fd.reset(::open(l.qme.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  fd.reset(::openat(AT_FDCWD, l.qme.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fd) {
     if (error_temp(errno) || errno == EPERM || errno == EACCES) temp_qmail(l.qme);
     return false;

@@ -78,7 +78,7 @@ void sig_bug(int) { die(81); }
 // systems that cannot do it say EINVAL; their entries are as durable as
 // they get.
 bool sync_dir(const char* dir) {
-  Fd fd(::open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  Fd fd(::openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return false;
   return ::fsync(fd.get()) == 0 || errno == EINVAL;
 }

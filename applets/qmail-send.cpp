@@ -87,6 +87,7 @@ void read_control() {
 struct Recip {
   Str addr;
   off_t pos;  // of its 'T'
+  bool done = false;  // marked D in this pass
 };
 struct Job {  // one message on one channel
   unsigned long id = 0;
@@ -182,14 +183,19 @@ bool load_job(Job& j) {
   return false;
 }
 
-void mark_done(Job& j, std::size_t r) {
+// Turns the recipient's T into D. Its byte is overwritten in place, so
+// fdatasync makes it durable without the inode's times (qmail does not sync
+// it at all: a lost mark only repeats a delivery after a crash).
+// False when the mark could not be written: the caller warns, and the
+// next pass delivers to the recipient again, as in qmail.
+bool mark_done(Job& j, std::size_t r) {
   Str f;
   fn(f, kChanDir[j.chan], j.id);
-  Fd fd(::open(f.c_str(), O_WRONLY | O_CLOEXEC));
-  if (fd) {
-    (void)::pwrite(fd.get(), "D", 1, j.recips[r].pos);
-    ::fsync(fd.get());
-  }
+  Fd fd(open_write(f.c_str()));
+  if (!fd || ::pwrite(fd.get(), "D", 1, j.recips[r].pos) != 1) return false;
+  ::fdatasync(fd.get());
+  j.recips[r].done = true;
+  return true;
 }
 
 void add_bounce(unsigned long id, std::string_view recip, std::string_view text) {
@@ -304,13 +310,10 @@ void try_finish(unsigned long id) {
 
 void end_pass(Job* j) {
   j->active = false;
+  // Every recipient of the pass is done or deferred now, and mark_done
+  // knows which: no need to read the file again.
   bool left = false;
-  if (load_job(*j)) {
-    left = !j->recips.empty();
-  } else if (errno != ENOENT) {
-    j->next = now() + 60;
-    return;
-  }
+  for (const Recip& r : j->recips) left = left || !r.done;
   if (left) {
     j->next = send::next_retry(j->birth, now(), j->chan);
     return;
@@ -408,17 +411,18 @@ void handle_result(int c, unsigned s, std::string_view text) {
   logbuf.append("delivery ");
   logbuf.append_num(sl.number);
   bool expired = now() >= j->birth + static_cast<std::int64_t>(lifetime);
+  bool marked = true;
   switch (kind) {
     case 'K':
       logbuf.append(": success: ");
       logsafe(rest);
-      mark_done(*j, sl.recip);
+      marked = mark_done(*j, sl.recip);
       break;
     case 'D':
       logbuf.append(": failure: ");
       logsafe(rest);
       add_bounce(j->id, recip, rest);
-      mark_done(*j, sl.recip);
+      marked = mark_done(*j, sl.recip);
       break;
     default:
       if (kind == 'Z') {
@@ -432,12 +436,19 @@ void handle_result(int c, unsigned s, std::string_view text) {
         if (!why.empty() && why.back() != '\n') why.push('\n');
         why.append("I'm not going to try again; this message has been in the queue too long.\n");
         add_bounce(j->id, recip, why.view());
-        mark_done(*j, sl.recip);
+        marked = mark_done(*j, sl.recip);
       } else {
         j->deferred = true;
       }
   }
   logbuf.push('\n');
+  if (!marked) {
+    Str f;
+    fn(f, kChanDir[c], j->id);
+    logbuf.append("warning: trouble marking ");
+    logbuf.append(f);
+    logbuf.append("; message will be delivered twice!\n");
+  }
   sl.used = false;
   --busy[c];
   --j->inflight;

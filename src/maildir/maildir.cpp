@@ -107,7 +107,7 @@ bool deliver(const char* dir, std::string_view prefix, int msg_fd, Delivery& d) 
   d.err = 0;
   d.name.clear();
   // Like qmail's chdir: search permission is enough.
-  Fd dirfd(::open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
+  Fd dirfd(::openat(AT_FDCWD, dir, O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!dirfd) return fail(d, error_temp(errno) ? Failure::kTemp : Failure::kNoDir, errno);
 
   TmpFile tmp{dirfd.get(), {}};

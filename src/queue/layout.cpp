@@ -42,7 +42,7 @@ void trigger_pull(std::string_view queue) {
   Str fn(queue);
   if (!fn.empty() && fn.back() != '/') fn.push('/');
   fn.append("lock/trigger");
-  int fd = ::open(fn.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  int fd = ::openat(AT_FDCWD, fn.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return;
   ssize_t w = ::write(fd, "", 1);  // if it fails, qmail-send runs its todo later anyway
   (void)w;

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,8 +84,10 @@ void docmd(const Hooks& h, uid_t owner, unsigned delnum, Str& messid, Str& sende
   if (!S_ISREG(st.st_mode)) { answer(delnum, "ZSorry, message has wrong type. (#4.3.5)\n"); return; }
   if (st.st_uid != owner) { answer(delnum, "ZSorry, message has wrong owner. (#4.3.5)\n"); return; }
   int pi[2];
-  if (::pipe(pi) != 0) { answer(delnum, "Zqmail-spawn unable to create pipe. (#4.3.0)\n"); return; }
-  set_cloexec(pi[0]);
+  // Both ends close-on-exec: the child moves the write end onto its
+  // descriptor 1, and dup2 clears the flag there.
+  if (::pipe2(pi, O_CLOEXEC) != 0)
+    { answer(delnum, "Zqmail-spawn unable to create pipe. (#4.3.0)\n"); return; }
   pid_t pid = h.spawn(mess.get(), pi[1], sender.c_str(), recip.data(), at);
   if (pid < 0) {
     ::close(pi[0]);
@@ -92,7 +95,6 @@ void docmd(const Hooks& h, uid_t owner, unsigned delnum, Str& messid, Str& sende
     answer(delnum, "Zqmail-spawn unable to fork. (#4.3.0)\n");
     return;
   }
-  set_cloexec(pi[1]);
   Delivery& x = d[delnum];
   x.used = true;
   x.fdin = pi[0];

@@ -716,3 +716,18 @@ def test_send_removes_what_a_killed_qmail_queue_left(sendq):
     for i in (501, 503):
         assert (qd / "mess" / str(i % q.split) / str(i)).exists(), i
     s.stop()
+
+
+def test_send_warns_when_a_done_mark_cannot_be_written(sendq):
+    q, start = sendq
+    # The delivery itself takes the write permission of local/N/ID away.
+    (q.home / ".qmail-lock").write_text(f"|chmod 400 {q.queue_dir}/local/*/*\n")
+    q.chown_all(q.home)
+    s = start()
+    i, mess = queued(q, recips=["joe-lock@a.example"])
+    os.kill(s.p.pid, 14)
+    s.wait_log(rf"^warning: trouble marking local/{i % q.split}/{i}; "
+               r"message will be delivered twice!$")
+    assert "delivery 1: success: did_0+0+1/\n" in s.text()
+    assert f"end msg {i}" not in s.text()
+    assert f"local/{i % q.split}/{i}" in q.files()

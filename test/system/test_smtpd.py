@@ -831,6 +831,34 @@ def test_smtps_through_sslserver(tls_mx, server):
     assert re.search(rb"with \(ECDHE-ECDSA-[A-Z0-9-]+ encrypted\) SMTP; ", msg), msg
 
 
+def swaks(port, rcpt, *extra):
+    p = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(port), "--from",
+                        "b@remote.example", "--to", rcpt, "--timeout", "20"] + list(extra),
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stdout.decode() + p.stderr.decode()
+    return p.stdout
+
+
+def test_swaks_plain_and_smtps_and_postfix_smtp_source(tls_mx, server):
+    mx = tls_mx
+    rcpt = mailbox(mx, "clients")
+    plain = server()
+    swaks(plain.port, rcpt, "--header", "Subject: swaks plain", "--body", "plain swaks")
+    smtps = server(env={"CERTFILE": str(mx.dir / "control" / "servercert.pem")},
+                   server="sslserver")
+    swaks(smtps.port, rcpt, "--tlsc", "--header", "Subject: swaks tlsc", "--body", "tlsc swaks")
+    # Postfix's smtp-source: 20 messages over 4 sessions at once.
+    p = subprocess.run(["smtp-source", "-s", "4", "-m", "20", "-l", "1024", "-f",
+                        "src@remote.example", "-t", rcpt, f"127.0.0.1:{plain.port}"],
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr.decode()
+    msgs = delivered(mx, "clients", 22)
+    assert len(msgs) == 22
+    assert any(b"plain swaks" in m and b"with SMTP" in m for m in msgs)
+    assert any(b"tlsc swaks" in m and b"encrypted) SMTP" in m for m in msgs)
+    assert sum(b"Return-Path: <src@remote.example>" in m for m in msgs) == 20
+
+
 def test_servercert_problems_are_reported(mx, server):
     with controls(mx, servercert_pem="not a certificate\n"):
         s = server()
