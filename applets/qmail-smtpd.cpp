@@ -736,7 +736,11 @@ void Smtpd::dispatch(const Command& c) {
     case Verb::kAuth: smtp_auth(c.arg); break;
     default: out("502 unimplemented (#5.5.1)\r\n"); break;
   }
-  flush();
+  // Replies to pipelined commands (RFC 2920) go out together: the output
+  // is flushed once the client's input is used up, as the next read would
+  // wait (Conn flushes then too). Separate small writes would wait for
+  // the client's delayed ACKs (Nagle).
+  if (io_.peek().empty()) flush();
 }
 
 int Smtpd::main(int argc, char** argv) {

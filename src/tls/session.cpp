@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/die.hpp"
+#include "net/socket.hpp"
 
 namespace qbox::tls {
 
@@ -429,6 +430,11 @@ bool Session::start_common(bool server, int in_fd, int out_fd) {
   s_->in_fd = in_fd;
   s_->out_fd = out_fd;
   s_->in_sock = s_->out_sock = true;
+  // A flight of the handshake is several records, each sent as the engine
+  // makes it (ChangeCipherSpec, then Finished): with Nagle on, the second
+  // waits for the peer's delayed ACK, some 40 ms a handshake. Not a TCP
+  // socket (a pipe, sslserver's child): nothing to do.
+  (void)net::set_nodelay(out_fd);
   s_->net_eof = false;
   s_->established = false;
   std::memset(&s_->x509, 0, sizeof s_->x509);
