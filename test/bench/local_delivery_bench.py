@@ -43,9 +43,12 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+import postfix_peer  # noqa: E402
+from postfix_peer import COLUMNS, SYNCED, strace_counts, tree_cpu  # noqa: E402
+
 TOP = Path(__file__).resolve().parents[2]
 QBOX = TOP / "build" / "qbox"
-POSTFIX = Path("/usr/sbin/postfix")
 SENDMAIL = Path("/usr/sbin/sendmail")
 INSIDE = "QBOX_LOCAL_BENCH_NS"
 
@@ -55,7 +58,6 @@ DOMAIN = "bench.example"
 SENDER = f"sender@{DOMAIN}"
 TARGET = 1.5
 DEADLINE = 900  # seconds for one system to deliver everything
-TICK = os.sysconf("SC_CLK_TCK")
 
 # Ids that only exist in the namespace's passwd and group.
 QMAIL_UIDS = {"alias": 64010, "qmaild": 64011, "qmaill": 64012, "qmailp": 64013,
@@ -232,20 +234,6 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def tree_cpu(pid):
-    """CPU seconds of a process, its reaped children and its live
-    descendants."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            kids = [int(k) for k in f.read().split()]
-    except (OSError, ValueError):
-        return 0.0
-    own = sum(int(x) for x in fields[11:15]) / TICK  # utime stime cutime cstime
-    return own + sum(tree_cpu(k) for k in kids)
-
-
 def wait_delivered(homes, messages, t0, name):
     """Seconds from t0 until `messages` files sit in the new/ directories:
     the latest modification of a new/ directory is the last arrival."""
@@ -359,107 +347,20 @@ class Qmail:
 
 # ---- Postfix ---------------------------------------------------------------------
 
-class Postfix:
-    def __init__(self, top):
-        self.dir = top / "postfix"
-        self.etc = self.dir / "etc"
-        spool, data = self.dir / "spool", self.dir / "data"
-        self.dir.mkdir()
-        os.chmod(self.dir, 0o755)
-        # The package's meta files (postfix-files, dynamicmaps.cf, ...), with
-        # our main.cf and master.cf.
-        shutil.copytree("/etc/postfix", self.etc, symlinks=False)
-        for f in ("main.cf", "makedefs.out"):
-            if (self.etc / f).is_symlink() or (self.etc / f).exists():
-                os.unlink(self.etc / f)
-        shutil.copy("/usr/share/postfix/makedefs.out", self.etc / "makedefs.out")
-        spool.mkdir()
-        data.mkdir()
-        shutil.chown(data, "postfix")
-        (self.etc / "main.cf").write_text(f"""\
-compatibility_level = 3.6
-queue_directory = {spool}
-data_directory = {data}
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = {DOMAIN}
-mydomain = {DOMAIN}
-myorigin = {DOMAIN}
-mydestination = {DOMAIN}
-inet_interfaces = loopback-only
-inet_protocols = ipv4
-home_mailbox = Maildir/
-alias_maps =
-alias_database =
-mailbox_size_limit = 0
-biff = no
-maillog_file_prefixes = {self.dir}
-maillog_file = {self.dir}/maillog
-""")
-        # The package's master.cf without the smtpd listener and without
-        # chroot (the queue directory is not set up as a chroot jail).
-        lines = []
-        for line in (Path("/etc/postfix/master.cf").read_text().splitlines()):
-            f = line.split()
-            if f and not line[0].isspace() and not line.startswith("#") and len(f) >= 8:
-                if f[1] == "inet":
-                    line = "#" + line
-                elif f[4] == "y":
-                    f[4] = "n"
-                    line = "  ".join(f)
-            lines.append(line)
-        (self.etc / "master.cf").write_text("\n".join(lines) + "\n")
-        self.postfix("check")
-        self.running = False
-        self.traced = None
-        self.name, self.kind, self.program = "postfix", "postfix", SENDMAIL
+class Postfix(postfix_peer.Postfix):
+    """The private instance (lib/postfix_peer.py) with local delivery to
+    Maildirs and no smtpd listener."""
 
-    def daemon_pid(self):
-        try:
-            return int((self.dir / "spool" / "pid" / "master.pid").read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            return 0
+    def __init__(self, top):
+        super().__init__(top, DOMAIN, main_cf=f"""\
+mydestination = {DOMAIN}
+home_mailbox = Maildir/
+mailbox_size_limit = 0
+""")
+        self.name, self.kind, self.program = "postfix", "postfix", SENDMAIL
 
     def settle(self):
         pass
-
-    def postfix(self, *args):
-        r = subprocess.run([str(POSTFIX), "-c", str(self.etc)] + list(args),
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            log = self.dir / "maillog"
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise SystemExit(f"postfix {' '.join(args)}: exit {r.returncode}: "
-                             f"{r.stderr.strip()}\n{tail}")
-
-    def start(self, prefix=()):
-        """Starts the instance; with a prefix (strace) the command runs
-        under it in the background for as long as the instance runs."""
-        if not prefix:
-            self.postfix("start")
-            self.running = True
-            return
-        self.traced = subprocess.Popen(list(prefix) + [str(POSTFIX), "-c", str(self.etc), "start"],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.running = True
-        deadline = time.time() + 30
-        while subprocess.run([str(POSTFIX), "-c", str(self.etc), "status"],
-                             capture_output=True).returncode != 0:
-            if time.time() > deadline:
-                raise SystemExit("postfix did not start under strace")
-            time.sleep(0.1)
-
-    def stop(self):
-        if self.running:
-            self.running = False
-            self.postfix("stop")
-        if self.traced:
-            try:
-                self.traced.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.traced.kill()
-                self.traced.wait()
-            self.traced = None
 
 
 # ---- the timed runs ----------------------------------------------------------------
@@ -509,61 +410,6 @@ def queued_first(system, inp, homes, messages):
 
 
 # ---- strace: fsyncs and file-system calls per message -------------------------------
-
-SYNC = {"fsync", "fdatasync", "sync_file_range", "syncfs", "sync"}
-OPEN = {"open", "openat", "openat2", "creat"}
-STAT = {"stat", "lstat", "fstat", "newfstatat", "statx", "access", "faccessat", "faccessat2"}
-NAMES = {"link", "linkat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "mkdir",
-         "mkdirat", "rmdir", "symlink", "symlinkat"}
-COLUMNS = [("fsync", SYNC), ("open", OPEN), ("stat", STAT), ("link/unlink/rename", NAMES)]
-LINE = re.compile(r"^(?:\d+ +)?(?:[\d:.]+ +)?([a-z_0-9]+)\(")
-EXEC = re.compile(r'^(?:\d+ +)?execve\("([^"]*)".* = 0$')
-SYNCED = re.compile(r"^(?:\d+ +)?(?:fsync|fdatasync)\(\d+<([^>]*)>\)", re.M)
-FORK = re.compile(r"^(?:\d+ +)?(?:fork|vfork|clone|clone3)\(.* = (\d+)$")
-
-
-def attributed(lines, prog):
-    """(program, line) for the lines of one process that started as prog,
-    following its execve calls."""
-    for line in lines:
-        m = EXEC.match(line)
-        if m:
-            prog = os.path.basename(m.group(1))
-        else:
-            yield prog, line
-
-
-def strace_counts(files, programs):
-    """{program: {column: count}} from strace -ff output files. A process
-    counts as the program it last executed; before its first execve, as its
-    parent (qmail-lspawn's child looks up the user and switches to it)."""
-    lines = {int(f.name.rsplit(".", 1)[1]): f.read_text(errors="replace").splitlines()
-             for f in files}
-    inherited = {}
-    for _ in range(10):  # parents first, however the pids were numbered
-        changed = False
-        for pid, ls in lines.items():
-            for prog, line in attributed(ls, inherited.get(pid)):
-                m = FORK.match(line)
-                if m and prog and inherited.get(int(m.group(1))) != prog:
-                    inherited[int(m.group(1))] = prog
-                    changed = True
-        if not changed:
-            break
-    zero = {k: 0 for k, _ in COLUMNS} | {"all": 0}
-    counts = {}
-    for pid, ls in lines.items():
-        for prog, line in attributed(ls, inherited.get(pid)):
-            m = LINE.match(line)
-            if not m or prog not in programs:
-                continue
-            c = counts.setdefault(prog, dict(zero))
-            c["all"] += 1
-            for k, calls in COLUMNS:
-                if m.group(1) in calls:
-                    c[k] += 1
-    return counts
-
 
 MINIMUM = [
     ("qmail-queue", 4,
@@ -664,11 +510,6 @@ def strace_postfix(pf, top, homes, inp, messages):
 
 # ---- main --------------------------------------------------------------------------
 
-def postfix_version():
-    r = subprocess.run(["postconf", "-dh", "mail_version"], capture_output=True, text=True)
-    return r.stdout.strip() or "?"
-
-
 def inside(args):
     top = Path(tempfile.mkdtemp(prefix="qbox-lbench-"))
     os.chmod(top, 0o755)
@@ -679,7 +520,7 @@ def inside(args):
         make_homes(homes)
         inp = make_inputs(top)
         systems.append(Qmail(top, homes))
-        if args.postfix and not POSTFIX.exists():
+        if args.postfix and not postfix_peer.available():
             say("postfix: not installed (configure.sh installs it); only qbox runs")
         elif args.postfix:
             systems.append(Postfix(top))
@@ -689,7 +530,7 @@ def inside(args):
         say("  qbox: qmail-queue (as qmailq), qmail-start ./Maildir/, concurrencylocal 10 "
             "(qmail's default), users/cdb")
         if len(systems) > 1:
-            say(f"  postfix {postfix_version()}: sendmail -C (and so postdrop), "
+            say(f"  postfix {postfix_peer.version()}: sendmail -C (and so postdrop), "
                 "home_mailbox = Maildir/, default concurrency and process limits")
         if args.end_to_end:
             say("end to end (the clock runs from the first injection to the last arrival in "
