@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/base64.hpp"
 #include "base/die.hpp"
 #include "base/fd.hpp"
 #include "tls/der.hpp"
@@ -22,8 +23,28 @@ void wipe(Str& s) {
   s.clear();
 }
 
-void append_cb(void* ctx, const void* p, std::size_t n) {
-  static_cast<Str*>(ctx)->append(static_cast<const char*>(p), n);
+// The public point that an EC private key's DER carries, if it does:
+// SEC1's ECPrivateKey has it as its optional [1] publicKey, also inside a
+// PKCS#8 PrivateKeyInfo; empty when absent or not an EC key.
+std::string_view ec_public_of(std::string_view der, bool pkcs8 = true) {
+  Der top = Der::of(der), seq;
+  uint32_t version;
+  if (!top.expect(0x30, seq) || !seq.uint32(version)) return {};
+  Der part;
+  if (version == 0 && pkcs8) {  // AlgorithmIdentifier, then the SEC1 key
+    Der inner;
+    if (!seq.expect(0x30, part) || !seq.expect(0x04, inner)) return {};
+    return ec_public_of(inner.view(), false);
+  }
+  if (version != 1 || !seq.expect(0x04, part)) return {};
+  unsigned tag;
+  while (seq.next(tag, part)) {
+    Der bits;
+    if (tag != 0xa1) continue;
+    if (!part.expect(0x03, bits) || bits.n < 2 || bits.p[0] != 0) return {};
+    return {reinterpret_cast<const char*>(bits.p + 1), bits.n - 1};
+  }
+  return {};
 }
 
 // PEM text that may hold an encrypted key: the objects, and the DEK-Info
@@ -79,45 +100,43 @@ void collect_dn(void* str, const void* p, std::size_t n) {
 }
 
 bool pem_decode(std::string_view text, std::vector<PemObject>& out) {
-  br_pem_decoder_context pc;
-  br_pem_decoder_init(&pc);
-  bool inside = false;
-  auto push = [&](const char* p, std::size_t n) {
-    while (n > 0) {
-      std::size_t k = br_pem_decoder_push(&pc, p, n);
-      p += k;
-      n -= k;
-      switch (br_pem_decoder_event(&pc)) {
-        case BR_PEM_BEGIN_OBJ:
-          out.push_back({Str(br_pem_decoder_name(&pc)), Str()});
-          br_pem_decoder_setdest(&pc, append_cb, &out.back().der);
-          inside = true;
-          break;
-        case BR_PEM_END_OBJ:
-          inside = false;
-          break;
-        case BR_PEM_ERROR:
-          return false;
-        default:
-          if (k == 0) return false;  // no progress and no event: give up
-      }
-    }
+  // Line by line (LF or CR LF): "-----BEGIN NAME-----", base64 lines (any
+  // blanks in them ignored), "-----END NAME-----". Not BearSSL's PEM
+  // decoder, which takes some 1000 instructions a byte: qmail-smtpd reads
+  // its certificate and key for every STARTTLS.
+  Str b64;
+  bool inside = false, ok = true;
+  auto marker = [](std::string_view line, std::string_view start, std::string_view& name) {
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    if (line.size() < start.size() + 5 || line.substr(0, start.size()) != start ||
+        line.substr(line.size() - 5) != "-----")
+      return false;
+    name = line.substr(start.size(), line.size() - start.size() - 5);
     return true;
   };
-  // BearSSL's decoder wants bare LF line ends; the newline at the end
-  // finishes a last line that has none.
-  bool ok = true;
   while (ok && !text.empty()) {
-    std::size_t cr = text.find('\r');
-    std::size_t n = cr == std::string_view::npos ? text.size() : cr;
-    ok = push(text.data(), n);
-    text.remove_prefix(cr == std::string_view::npos ? n : n + 1);
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    std::string_view name;
+    if (!inside) {
+      if (marker(line, "-----BEGIN ", name)) {
+        out.push_back({Str(name), Str()});
+        b64.clear();
+        inside = true;
+      }
+    } else if (marker(line, "-----END ", name)) {
+      ok = base64_decode(b64.view(), out.back().der);
+      inside = false;
+    } else {
+      for (char c : line)
+        if (c != ' ' && c != '\t' && c != '\r') b64.push(c);
+    }
   }
-  if (!ok || !push("\n", 1)) {
-    if (inside) out.pop_back();
-    return false;
-  }
-  if (inside) {
+  if (!b64.empty()) explicit_bzero(b64.data(), b64.size());
+  if (!ok || inside) {
+    wipe(out.back().der);
     out.pop_back();
     return false;
   }
@@ -288,6 +307,7 @@ bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name
     }
   }
   bool ok = false;
+  Str key_pub;  // the public key the key file carries, if it does
   if (twice) {
     say_file(err, "more than one private key in ", key_name);
   } else if (key && (pkcs8_encrypted || !dek.empty())) {
@@ -300,6 +320,7 @@ bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name
                                     : decrypt_legacy(dek, key->der, *passphrase, plain);
       if (r == Decrypted::kOk) {
         ok = take_key(plain, key_name, err);
+        key_pub = ec_public_of(plain.view());
       } else {
         say_file(err, "unable to decrypt the private key in ", key_name);
         err.append(r == Decrypted::kWrongPassphrase ? ": wrong passphrase"
@@ -311,6 +332,7 @@ bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name
     }
   } else if (key) {
     ok = take_key(key->der, key_name, err);
+    key_pub = ec_public_of(key->der.view());
   } else if (unsupported) {
     say_file(err, "unable to use the private key in ", key_name);
     err.append(kUnsupportedKey);
@@ -337,11 +359,19 @@ bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name
       if (e != 0 && trim_be(eb, 4) != ce) match = false;
     } else if (key_type_ == BR_KEYTYPE_EC && cert_key.key_type == BR_KEYTYPE_EC &&
                cert_key.key.ec.curve == ec_.curve) {
+      // The public key in the key file is compared, as OpenSSL does (for
+      // Postfix, stunnel); only without one is it computed from the
+      // private key, a multiplication on the curve that costs as much as
+      // the signature of a handshake (qmail-smtpd loads the key for every
+      // STARTTLS).
       unsigned char q[BR_EC_KBUF_PUB_MAX_SIZE];
-      br_ec_public_key pub;
-      std::size_t qlen = br_ec_compute_pub(br_ec_get_default(), &pub, q, &ec_);
-      match = qlen != 0 && qlen == cert_key.key.ec.qlen &&
-              std::memcmp(q, cert_key_bytes.data(), qlen) == 0;
+      std::string_view have = key_pub.view();
+      if (have.empty()) {
+        br_ec_public_key pub;
+        std::size_t qlen = br_ec_compute_pub(br_ec_get_default(), &pub, q, &ec_);
+        have = {reinterpret_cast<const char*>(q), qlen};
+      }
+      match = !have.empty() && have == cert_key_bytes.view();
     }
     if (!match) {
       err = "the private key in ";

@@ -68,6 +68,8 @@ struct Pki {
         "openssl req $ecnew -keyout untrusted.key -out untrusted.csr -subj /CN=localhost;"
         "openssl x509 -req -in untrusted.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial -extfile san.cnf -days $days -out untrusted.pem;"
         "openssl ec -in ec.key -out ec-sec1.key;"
+        "openssl ec -in ec.key -no_public -out ec-nopub.key;"
+        "openssl ec -in client.key -no_public -out client-nopub.key;"
         "openssl rsa -in rsa.key -traditional -out rsa-pkcs1.key;"
         "openssl genpkey -algorithm ed25519 -out ed25519.key;"
         "openssl ecparam -name secp256k1 -genkey -noout -out k1.key;"
@@ -371,6 +373,7 @@ TEST_CASE("Credentials load RSA and EC keys in every PEM form") {
   const Case cases[] = {
       {"ec.pem", "ec.key", BR_KEYTYPE_EC},          // PKCS#8
       {"ec.pem", "ec-sec1.key", BR_KEYTYPE_EC},     // SEC1 "EC PRIVATE KEY"
+      {"ec.pem", "ec-nopub.key", BR_KEYTYPE_EC},    // SEC1 without the public key
       {"rsa.pem", "rsa.key", BR_KEYTYPE_RSA},       // PKCS#8
       {"rsa.pem", "rsa-pkcs1.key", BR_KEYTYPE_RSA}, // PKCS#1 "RSA PRIVATE KEY"
       {"combined.pem", nullptr, BR_KEYTYPE_EC},     // qmail's servercert.pem
@@ -398,6 +401,9 @@ TEST_CASE("Credentials name the file and the problem") {
   CHECK(load_error("ec.pem", "ca.pem") == "no private key found in DIR/ca.pem");
   CHECK(load_error("ec.pem", "client.key") ==
         "the private key in DIR/client.key does not match the certificate in DIR/ec.pem");
+  // Without the public key in the file, the one computed from the private key is compared.
+  CHECK(load_error("ec.pem", "client-nopub.key") ==
+        "the private key in DIR/client-nopub.key does not match the certificate in DIR/ec.pem");
   CHECK(load_error("rsa.pem", "ec.key") ==
         "the private key in DIR/ec.key does not match the certificate in DIR/rsa.pem");
   CHECK(load_error("ec.pem", "ed25519.key") ==
