@@ -96,28 +96,47 @@ int Submit::open(const char* program) {
     errno = e;
     return -1;
   }
+  // The child's ends out of the way of 0, 1 and 6 (a pipe may have got any
+  // of those numbers), so that the child only has to dup2 them into place.
+  int child_fd[3] = {pim[0], pie[0], pic[1]};
+  for (int& fd : child_fd) {
+    int moved = fd < 10 ? ::fcntl(fd, F_DUPFD_CLOEXEC, 10) : fd;
+    if (moved < 0) {
+      int e = errno;
+      for (int f : {child_fd[0], child_fd[1], child_fd[2], pim[1], pie[1], pic[0]}) ::close(f);
+      errno = e;
+      return -1;
+    }
+    if (moved != fd) ::close(fd);
+    fd = moved;
+  }
+  pim[0] = child_fd[0], pie[0] = child_fd[1], pic[1] = child_fd[2];
   sig_ignore(SIGPIPE);
   char** envp = env::build();
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int e = errno;
-    for (int fd : {pim[0], pim[1], pie[0], pie[1], pic[0], pic[1]}) ::close(fd);
-    errno = e;
-    return -1;
-  }
+  char* argv[] = {path.data(), nullptr};
+  // vfork, as qmail does: no copy of the page tables, and the parent waits
+  // only until the exec. The child runs on the parent's memory: it makes
+  // system calls and nothing else, with every signal blocked until the
+  // exec so that no handler of the parent runs in it.
+  sigset_t all, saved;
+  ::sigfillset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, &saved);
+  pid_t pid = ::vfork();
   if (pid == 0) {
-    // Out of the way of 0, 1 and 6 first (the pipes may have any of those
-    // numbers), then into place; dup2 leaves the copies open across exec.
-    int m = ::fcntl(pim[0], F_DUPFD_CLOEXEC, 10);
-    int e = ::fcntl(pie[0], F_DUPFD_CLOEXEC, 10);
-    int c = ::fcntl(pic[1], F_DUPFD_CLOEXEC, 10);
-    if (m < 0 || e < 0 || c < 0) ::_exit(120);
-    if (::dup2(m, 0) != 0 || ::dup2(e, 1) != 1 || ::dup2(c, 6) != 6) ::_exit(120);
+    // dup2 leaves the copies open across exec.
+    if (::dup2(pim[0], 0) != 0 || ::dup2(pie[0], 1) != 1 || ::dup2(pic[1], 6) != 6) ::_exit(120);
     if (::chdir(home) != 0) ::_exit(61);
     sig_default(SIGPIPE);
-    char* argv[] = {path.data(), nullptr};
+    ::sigprocmask(SIG_SETMASK, &saved, nullptr);
     ::execve(path.c_str(), argv, envp);
     ::_exit(120);
+  }
+  int fork_errno = errno;
+  ::sigprocmask(SIG_SETMASK, &saved, nullptr);
+  if (pid < 0) {
+    for (int fd : {pim[0], pim[1], pie[0], pie[1], pic[0], pic[1]}) ::close(fd);
+    errno = fork_errno;
+    return -1;
   }
   ::close(pim[0]);
   ::close(pie[0]);
