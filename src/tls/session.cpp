@@ -13,6 +13,7 @@
 
 #include "base/die.hpp"
 #include "net/socket.hpp"
+#include "tls/x25519.hpp"
 
 namespace qbox::tls {
 
@@ -178,7 +179,7 @@ void setup_engine(br_ssl_engine_context* eng) {
   br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
   br_ssl_engine_set_chacha20(eng, cpu.chacha20);
   br_ssl_engine_set_poly1305(eng, cpu.poly1305);
-  br_ssl_engine_set_ec(eng, br_ec_get_default());
+  br_ssl_engine_set_ec(eng, &kEcFast);  // ECDHE: Curve25519 with our X25519
   br_ssl_engine_set_rsavrfy(eng, br_rsa_pkcs1_vrfy_get_default());
   br_ssl_engine_set_ecdsa(eng, br_ecdsa_vrfy_asn1_get_default());
   br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);

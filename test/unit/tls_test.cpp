@@ -23,6 +23,7 @@
 #include "tls/creds.hpp"
 #include "tls/keycrypt.hpp"
 #include "tls/session.hpp"
+#include "tls/x25519.hpp"
 
 using namespace qbox;
 using namespace qbox::tls;
@@ -1232,4 +1233,95 @@ TEST_CASE("our client talks to OpenSSL's s_server, and refuses an untrusted one"
     p.in.reset();
     p.wait();
   }
+}
+
+// ---- X25519 -------------------------------------------------------------------
+
+namespace {
+
+std::string_view bytes(const uint8_t b[32]) { return {reinterpret_cast<const char*>(b), 32}; }
+
+Str x25519_of(std::string_view scalar_hex, std::string_view u_hex) {
+  Str k = unhex(scalar_hex), u = unhex(u_hex);
+  REQUIRE(k.size() == 32);
+  REQUIRE(u.size() == 32);
+  uint8_t out[32];
+  x25519(out, reinterpret_cast<const uint8_t*>(k.data()), reinterpret_cast<const uint8_t*>(u.data()));
+  return Str(bytes(out));
+}
+
+}  // namespace
+
+TEST_CASE("x25519: the test vectors of RFC 7748") {
+  // Section 5.2.
+  CHECK(x25519_of("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+                  "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c") ==
+        unhex("c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"));
+  CHECK(x25519_of("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+                  "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493") ==
+        unhex("95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"));
+  // k = u = 9, then (k, u) = (X25519(k, u), k), 1 and 1000 times.
+  uint8_t k[32] = {9}, u[32] = {9}, r[32];
+  for (int i = 1; i <= 1000; ++i) {
+    x25519(r, k, u);
+    std::memcpy(u, k, 32);
+    std::memcpy(k, r, 32);
+    if (i == 1) CHECK(bytes(k) == unhex("422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079"));
+  }
+  CHECK(bytes(k) == unhex("684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51"));
+  // Section 6.1: Alice's and Bob's public keys and their shared secret.
+  std::string_view nine = "0900000000000000000000000000000000000000000000000000000000000000";
+  std::string_view alice = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
+  std::string_view bob = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb";
+  CHECK(x25519_of(alice, nine) == unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"));
+  CHECK(x25519_of(bob, nine) == unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"));
+  CHECK(x25519_of(alice, "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f") ==
+        unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"));
+}
+
+TEST_CASE("x25519 agrees with BearSSL's ec_c25519_m31, also on non-canonical points") {
+  uint64_t state = 0x9e3779b97f4a7c15;
+  auto next = [&]() {  // xorshift64*
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    return static_cast<uint8_t>((state * 0x2545f4914f6cdd1d) >> 56);
+  };
+  // u = 0, 1, p - 1, p, p + 1, 2^255 - 1 and the same with the top bit
+  // set (ignored), then random ones.
+  const uint8_t edge_low[] = {0, 1, 0xec, 0xed, 0xee, 0xff};
+  for (int i = 0; i < 300; ++i) {
+    CAPTURE(i);
+    uint8_t k[32], u[32], ours[32], theirs[32];
+    for (auto& b : k) b = next();
+    for (auto& b : u) b = next();
+    if (i < 12) {
+      std::memset(u, i % 6 < 2 ? 0 : 0xff, 32);
+      u[0] = edge_low[i % 6];
+      u[31] = i % 6 < 2 ? 0 : 0x7f;
+      if (i >= 6) u[31] |= 0x80;
+    }
+    std::memcpy(theirs, u, 32);
+    REQUIRE(br_ec_c25519_m31.mul(theirs, 32, k, 32, BR_EC_curve25519) == 1);
+    x25519(ours, k, u);
+    CHECK(bytes(ours) == bytes(theirs));
+  }
+}
+
+TEST_CASE("kEcFast: Curve25519 through x25519, the other curves through BearSSL's code") {
+  uint8_t k[32];
+  for (int i = 0; i < 32; ++i) k[i] = static_cast<uint8_t>(i * 7 + 1);
+  uint8_t ours[133], theirs[133];
+  std::size_t n = kEcFast.mulgen(ours, k, 32, BR_EC_curve25519);
+  CHECK(n == br_ec_c25519_m31.mulgen(theirs, k, 32, BR_EC_curve25519));
+  CHECK(std::string_view(reinterpret_cast<char*>(ours), n) == std::string_view(reinterpret_cast<char*>(theirs), n));
+  CHECK(kEcFast.mul(ours, 32, k, 32, BR_EC_curve25519) == 1);
+  CHECK(br_ec_c25519_m31.mul(theirs, 32, k, 32, BR_EC_curve25519) == 1);
+  CHECK(std::string_view(reinterpret_cast<char*>(ours), 32) == std::string_view(reinterpret_cast<char*>(theirs), 32));
+  CHECK(kEcFast.mul(ours, 31, k, 32, BR_EC_curve25519) == 0);  // a point is 32 bytes
+  n = kEcFast.mulgen(ours, k, 32, BR_EC_secp256r1);
+  CHECK(n == 65);
+  CHECK(n == br_ec_p256_m31.mulgen(theirs, k, 32, BR_EC_secp256r1));
+  CHECK(std::string_view(reinterpret_cast<char*>(ours), n) == std::string_view(reinterpret_cast<char*>(theirs), n));
+  CHECK(kEcFast.supported_curves == br_ec_all_m31.supported_curves);
 }
