@@ -48,6 +48,7 @@ packages="$packages stunnel4"  # the peer of test/bench/tls_bench.py
 packages="$packages swaks libnet-ssleay-perl libdigest-hmac-perl"  # test_smtpd.py's client (--tls, CRAM-MD5)
 packages="$packages libcrypt-dev"  # crypt() for the unit tests on glibc (musl has it in libc)
 packages="$packages postfix"   # the peer of test/bench/local_delivery_bench.py (its own instance)
+packages="$packages libssl-dev"  # test/bench/smtpd_bench.py builds its C STARTTLS client against OpenSSL
 
 missing=""
 for p in $packages; do

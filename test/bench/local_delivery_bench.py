@@ -566,15 +566,7 @@ def inside(args):
             say(f"  qbox fsyncs per message: {fsyncs:.2f} (durability needs {minimum})"
                 + (f"; postfix {pf_fsyncs:.2f}" if pf_fsyncs is not None else ""))
     finally:
-        for system in systems:
-            try:
-                system.stop()
-            except SystemExit as e:
-                say(f"warning: {e}")
-        if args.keep:
-            say(f"kept {top}")
-        else:
-            shutil.rmtree(top, ignore_errors=True)
+        postfix_peer.stop_all(systems, top, args.keep, say)
     return 0
 
 

@@ -36,6 +36,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+from postfix_peer import wait_reaped  # noqa: E402
+
 TOP = Path(__file__).resolve().parents[2]
 QBOX = TOP / "build" / "qbox"
 STUNNEL = shutil.which("stunnel4") or shutil.which("stunnel")
@@ -129,15 +132,7 @@ def start_stunnel(d, prog, cpus):
 def server_cpu(p):
     """CPU seconds the server and its reaped children used, once its
     children have ended (each connection's processes are reaped by it)."""
-    deadline = time.monotonic() + 5
-    kids = Path(f"/proc/{p.pid}/task/{p.pid}/children")
-    while time.monotonic() < deadline:
-        try:
-            if not kids.read_text().split():
-                break
-        except OSError:
-            break
-        time.sleep(0.05)
+    wait_reaped(p.pid, 5)
     fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
     return ticks / os.sysconf("SC_CLK_TCK")

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 POSTFIX = Path("/usr/sbin/postfix")
-POSTSUPER = Path("/usr/sbin/postsuper")
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -108,10 +107,6 @@ maillog_file = {self.dir}/maillog
             raise SystemExit(f"postfix {' '.join(args)}: exit {r.returncode}: "
                              f"{r.stderr.strip()}\n{self.log_tail()}")
 
-    def postsuper(self, *args):
-        subprocess.run([str(POSTSUPER), "-c", str(self.etc)] + list(args), check=True,
-                       capture_output=True)
-
     def start(self, prefix=()):
         """Starts the instance; with a prefix (strace, taskset) the command
         runs under it in the background for as long as the instance runs."""
@@ -140,6 +135,36 @@ maillog_file = {self.dir}/maillog
                 self.traced.kill()
                 self.traced.wait()
             self.traced = None
+
+
+# ---- the end of a run -------------------------------------------------------------------
+
+def stop_all(systems, top, keep, say=print):
+    """Stops every system (a failure to stop is a warning) and removes the
+    benchmark's directory unless `keep`."""
+    for system in systems:
+        try:
+            system.stop()
+        except SystemExit as e:
+            say(f"warning: {e}")
+    if keep:
+        say(f"kept {top}")
+    else:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def wait_reaped(pid, timeout=10):
+    """Waits until process pid has no children left (so that their CPU
+    time shows in its cutime and cstime)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if not kids.read_text().split():
+                return
+        except OSError:
+            return
+        time.sleep(0.02)
 
 
 # ---- CPU time ------------------------------------------------------------------------
