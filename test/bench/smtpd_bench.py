@@ -41,6 +41,9 @@ writes), and Postfix's fsyncs per message for the same run.
 
 The load average is printed at the start and the end: other programs on
 the machine make the rates noisy; the CPU times per message are steadier.
+So is the file system the queues are on: qmail-queue fsyncs four times a
+message (two files, two directories), Postfix's cleanup once, which costs
+more where every fsync flushes the disk's cache.
 Needs root (Postfix, and nobody for qbox); reports, never fails.
 
 usage: smtpd_bench.py [--messages N] [--round-messages N] [--rounds R]
@@ -104,6 +107,24 @@ def pin(cpus):
 
 def load():
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def filesystem(path):
+    """What the queues are written to, e.g. "ext4 on vda, without a
+    journal": an ext4 without one makes each fsync write the inode and the
+    new entry's directory and flush the disk's cache."""
+    mounts = [line.split() for line in Path("/proc/mounts").read_text().splitlines()]
+    best = max((m for m in mounts if str(path).startswith(m[1].rstrip("/") + "/") or m[1] == "/"),
+               key=lambda m: len(m[1]), default=None)
+    if best is None:
+        return "?"
+    dev = os.stat(path).st_dev
+    name = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}").resolve().name
+    what = f"{best[2]} on {name}"
+    if best[2] in ("ext3", "ext4") and Path("/proc/fs/jbd2").is_dir():
+        journaled = any(e.name.startswith(name + "-") for e in Path("/proc/fs/jbd2").iterdir())
+        what += ", with a journal" if journaled else ", without a journal"
+    return what
 
 
 def make_cert(d):
@@ -450,7 +471,8 @@ def main():
             systems.append(Postfix(top, certs))
         else:
             say("smtpd_bench: Postfix is not installed (configure.sh installs it); qbox alone")
-        say(f"smtpd_bench: qbox and postfix {postfix_peer.version()}; {load()}")
+        say(f"smtpd_bench: qbox and postfix {postfix_peer.version()}; queues on "
+            f"{filesystem(top)}; {os.cpu_count()} CPUs, {load()}")
         ncpu = os.cpu_count() or 1
         for s in systems:
             s.start()
