@@ -19,14 +19,16 @@ from conftest import CLASSIC, QBOX, run, wait_for
 
 RUN_SIGNALS = """#!/usr/bin/python3 -S
 import os, signal, sys
-log = open("log", "a", buffering=1)
+# os.write, not a buffered file: a CONT arriving inside the TERM handler
+# would make a buffered write raise "reentrant call" and kill the service.
+log = os.open("log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 def on(n, f):
-    log.write("%s %d\\n" % (signal.Signals(n).name, os.getpid()))
+    os.write(log, b"%s %d\\n" % (signal.Signals(n).name.encode(), os.getpid()))
     if n == signal.SIGTERM and not os.path.exists("ignore-term"):
         sys.exit(0)
 for s in (signal.SIGHUP, signal.SIGALRM, signal.SIGINT, signal.SIGTERM, signal.SIGCONT):
     signal.signal(s, on)
-log.write("ready %d\\n" % os.getpid())
+os.write(log, b"ready %d\\n" % os.getpid())
 while True:
     signal.pause()
 """
