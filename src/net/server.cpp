@@ -22,6 +22,7 @@
 #include "net/names.hpp"
 #include "net/rules.hpp"
 #include "proc/child.hpp"
+#include "proc/clone_exec.hpp"
 #include "proc/exec.hpp"
 
 namespace qbox::net {
@@ -116,6 +117,7 @@ struct Kid {
 std::vector<Kid> g_kids;
 unsigned long g_children = 0;
 int g_sigchld = -1;  // the signalfd
+CloneExec g_clone;   // the fast path's children (see the accept loop)
 
 void print_status() {
   if (g_opt->verbosity < 2) return;
@@ -142,6 +144,7 @@ void reap() {
         break;
       }
   }
+  if (!g_children) g_clone.idle();
 }
 
 void on_term(int) { _exit(0); }
@@ -637,6 +640,10 @@ void serve(const ServerOptions& o, char** args, ChildHook hook, void* ctx) {
   std::size_t env_mark = env::mark();
   Conn fast_conn;  // reused: its buffers keep their memory
   Spawner spawner;
+  Str pid_head(o.prog), ok_head(o.prog), fail_head(o.prog), from_tail;
+  pid_head.append(": pid ");
+  ok_head.append(": ok ");
+  fail_head.append(kDrop);
 
   // Non-blocking, in case a connection polled as ready is gone when
   // accepted.
@@ -665,9 +672,32 @@ void serve(const ServerOptions& o, char** args, ChildHook hook, void* ctx) {
       reset(c, t, peer);
       env::rewind(env_mark);
       prepare(c, local, local_port);
-      // vfork: no copy of the page tables, and the parent waits only
-      // until the exec; a refusal that pauses must not hold it up.
-      if (refusal_pauses(c) || spawner.use_fork()) {
+      // A child accepted as is starts on the parent's memory without
+      // the parent waiting (CloneExec); else, or when its slots are all
+      // taken, vfork: no copy of the page tables either, and the parent
+      // waits only until the exec; a refusal that pauses must not hold
+      // it up.
+      pid = 0;
+      if (!c.dropped && !c.deny) {
+        CloneExec::Job job;
+        job.fd = c.t;
+        job.argv = argv;
+        job.paths = &g_paths;
+        job.envp = c.envp;
+        if (o.verbosity >= 2) {
+          from_tail.clear();
+          from_tail.append(" from ").append(c.remote_ip);
+          job.head[0] = pid_head;
+          job.tail[0] = from_tail;
+          job.head[1] = ok_head;
+          job.tail[1] = c.verdict;
+        }
+        job.fail_head = fail_head;
+        pid = g_clone.start(job);
+      }
+      if (pid != 0) {
+        // started (or clone failed: -1, reported below)
+      } else if (refusal_pauses(c) || spawner.use_fork()) {
         pid = ::fork();
       } else {
         spawner.before_vfork();

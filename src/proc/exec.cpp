@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "base/env.hpp"
+#include "proc/rawsys.hpp"
 
 namespace qbox {
 
@@ -61,6 +62,12 @@ void exec_listed(const Str& paths, char* const* argv, char* const* envp) {
   errno = try_paths(paths, [&](const char* p) {
     ::execve(p, argv, envp);
     return errno;
+  });
+}
+
+int exec_listed_raw(const Str& paths, char* const* argv, char* const* envp) {
+  return try_paths(paths, [&](const char* p) {
+    return static_cast<int>(-raw::call(SYS_execve, p, argv, envp));
   });
 }
 

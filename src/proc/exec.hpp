@@ -27,5 +27,8 @@ int pathspawn(pid_t* pid, char* const* argv, const posix_spawn_file_actions_t* a
 // only on failure, with errno.
 void exec_paths(const char* file, Str& out);
 void exec_listed(const Str& paths, char* const* argv, char* const* envp);
+// exec_listed with raw system calls, for a child on its parent's memory
+// (src/proc/clone_exec.hpp): returns the errno value, leaves errno alone.
+int exec_listed_raw(const Str& paths, char* const* argv, char* const* envp);
 
 }  // namespace qbox

@@ -322,6 +322,38 @@ def test_nagle(servers, flag, want):
     assert lines == [want]
 
 
+def test_burst_each_child_gets_its_own_environment(servers):
+    """Many connections at once: the children start on the server's memory
+    before their exec (a few slots, then vfork), so a mix-up between one
+    connection's environment and the next would show as a wrong port."""
+    srv = servers.ours(["-v", "-c", "60", "-b", "100", "-R", "-H", "-l", "0", "127.0.0.1", "0",
+                        "sh", "-c", 'echo "$TCPREMOTEPORT $N"'], env={**os.environ, "N": "x" * 300})
+    results = {}
+
+    def one(i):
+        data, cport = fetch(srv.port)
+        results[i] = (data, cport)
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 50
+    for data, cport in results.values():
+        assert data == b"%d %s\n" % (cport, b"x" * 300)
+    lines = srv.wait_idle(50, limit=60)
+    assert sum(1 for l in lines if l.startswith("tcpserver: ok ")) == 50
+    assert sum(1 for l in lines if re.match(r"tcpserver: end \d+ status 0$", l)) == 50
+
+
+def test_environment_too_big_for_a_slot(servers):
+    """An environment of 100 KB does not fit the fast start's slot: the
+    child is started the classic way and gets all of it, as Debian's does."""
+    big = {**os.environ, **{f"BIG{i}": "y" * 1000 for i in range(100)}}
+    lines = same_env(servers, ["-R", "-H", "-l", "0"], env=big)
+    assert sum(1 for l in lines if l.startswith("BIG")) == 100
+
+
 def test_program_not_found_and_exit_codes(servers, tmp_path):
     logs = []
     for exe in (servers.qbox, DEBIAN):
