@@ -23,6 +23,7 @@ class Result:
     out: bytes
     err: bytes
     code: int
+    pid: int = 0  # the process's id, where the helper that ran it tells
 
 
 def wait_for(cond, timeout=30.0, what="condition", interval=0.01):

@@ -93,7 +93,9 @@ class QmailHome:
     def queue(self, message, sender=None, recipients=(), env_bytes=None, env=None,
               prefix=(), program=None, timeout=60):
         """Runs qmail-queue with the message on 0 and the envelope on 1
-        (both from files, so any size works); returns its Result."""
+        (both from files, so any size works); returns its Result. Its pid
+        is qmail-queue's (setpriv and an empty prefix exec it), the "qp"
+        qmail-send logs for the message."""
         work = Path(tempfile.mkdtemp(prefix="qbox-qq-"))
         try:
             m = work / "message"
@@ -102,9 +104,15 @@ class QmailHome:
             e.write_bytes(env_bytes if env_bytes is not None else envelope(sender, recipients))
             argv = list(prefix) + as_user([str(program or self.bin / "qmail-queue")])
             with open(m, "rb") as fin, open(e, "rb") as fenv:
-                p = subprocess.run(argv, stdin=fin, stdout=fenv, stderr=subprocess.PIPE,
-                                   env=self.env(env), timeout=timeout, cwd=self.dir)
-            return Result(b"", p.stderr, p.returncode)
+                p = subprocess.Popen(argv, stdin=fin, stdout=fenv, stderr=subprocess.PIPE,
+                                     env=self.env(env), cwd=self.dir)
+                try:
+                    _, err = p.communicate(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.communicate()
+                    raise
+            return Result(b"", err, p.returncode, p.pid)
         finally:
             shutil.rmtree(work)
 
