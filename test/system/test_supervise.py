@@ -199,12 +199,17 @@ def wait_new_ready(d, old=()):
     return wait_until(fresh, what="service ready")
 
 
-def same_svstat(a, b, dirs, cwd=None, tries=20):
-    """qbox's and Debian's svstat print the same; retried when a second ticks over."""
-    for _ in range(tries):
+def same_svstat(a, b, dirs, cwd=None, timeout=30.0):
+    """qbox's and Debian's svstat print the same. They run one after the
+    other and print whole seconds, so a second can tick over between the
+    two (and Debian's reads time(), which lags the clock by up to a tick):
+    retried until they agree, for up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
         x, y = a.svstat(*dirs, cwd=cwd), b.svstat(*dirs, cwd=cwd)
-        if x == y:
-            return x
+        if x == y or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     assert x == y
     return x
 
@@ -321,9 +326,11 @@ def test_svstat_matches_debian(tools, sups, tmp_path, sup):
     (d / "down").write_text("")
     out = same_svstat(q, deb, [d])
     assert out.startswith(f"{d}: down ") and out.endswith(" seconds\n")
+    old = ready_pids(d)
     q.svc("-u", d)
-    wait_until(lambda: read_status(d)[2] != 0, what="up")
-    assert same_svstat(q, deb, [d]).endswith(" seconds, normally down\n")
+    pid = wait_new_ready(d, old)  # started, not still starting
+    out = same_svstat(q, deb, [d])
+    assert out.startswith(f"{d}: up (pid {pid}) ") and out.endswith(" seconds, normally down\n")
 
     # Relative names, several at once, and a missing one, from another cwd.
     out = same_svstat(q, deb, ["s", "nonexistent", "s"], cwd=tmp_path)
