@@ -668,6 +668,8 @@ def test_finish(qtools, sups, tmp_path):
     (d / "exit-code").unlink()
     qtools.svc("-u", d)
     pid = wait_until(lambda: status_pid(d), what="up")
+    # Killed before it has written its line, the run would leave no trace.
+    wait_until(lambda: f"run {pid}" in log(), what="the run line")
     qtools.svc("-k", d)
     wait_until(lambda: "finish -1 9" in log(), what="finish after kill")
     # finish ran before the restart
