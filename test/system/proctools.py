@@ -55,6 +55,13 @@ def cmdline(pid):
     return [a.decode(errors="replace") for a in s.split(b"\0")[:-1]]
 
 
+def read_cmdline(pid, timeout=10.0):
+    """cmdline(pid) of a process that is running: /proc/PID/cmdline can
+    read empty for an instant (as the process execs or exits), so an empty
+    read is read again, until a deadline."""
+    return wait_for(lambda: cmdline(pid), timeout, f"the command line of process {pid}")
+
+
 def pids():
     return [int(n) for n in os.listdir("/proc") if n.isdigit()]
 

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import CLASSIC, run
 from proctools import (alive, child_pid, children, cmdline, kill_under, make_service,
-                       make_svbin, stat_fields, stop_services, wait_for)
+                       make_svbin, read_cmdline, stat_fields, stop_services, wait_for)
 
 SLEEPER = "#!/bin/sh\nexec sleep 1000\n"
 
@@ -461,16 +461,25 @@ def test_svscanboot(svbin, tmp_path):
         boot = subprocess.Popen([str(svbin / "svscanboot"), str(d)],
                                 env={"PATH": "/usr/bin:/bin", "QBOX_TEST_MARK": "leak"})
         assert old.wait(10) == 0
-        kids = wait_for(lambda: (lambda k: k if len(k) == 2 else None)(children(boot.pid)),
-                        10, "svscan and readproctitle")
-        by_name = {cmd[0]: pid for pid, cmd in kids}
-        assert cmdline(by_name["svscan"]) == ["svscan", str(d)]
+        # A child just forked still shows svscanboot's command line, and
+        # /proc/PID/cmdline reads empty while a process starts or exits:
+        # both are read again until they show the programs.
+        def by_name():
+            kids = children(boot.pid)
+            names = {cmd[0]: pid for pid, cmd in kids if cmd}
+            return names if len(kids) == 2 and set(names) == {"svscan", "readproctitle"} else None
+        by_name = wait_for(by_name, 10, "svscan and readproctitle")
+        assert read_cmdline(by_name["svscan"]) == ["svscan", str(d)]
         title = by_name["readproctitle"]
-        assert cmdline(title)[:3] == ["readproctitle", "service", "errors:"]
-        assert len(cmdline(title)[3]) == 400
+        assert read_cmdline(title)[:3] == ["readproctitle", "service", "errors:"]
+        assert len(read_cmdline(title)[3]) == 400
+
+        def title_text():
+            c = cmdline(title)
+            return c[3] if c and len(c) > 3 else ""
         # The service's stderr goes through svscan's into the title.
-        wait_for(lambda: "hello-boot\n" in cmdline(title)[3], 10, "the message in the title")
-        assert cmdline(title)[3].startswith("...")
+        wait_for(lambda: "hello-boot\n" in title_text(), 10, "the message in the title")
+        assert read_cmdline(title)[3].startswith("...")
         env = wait_for(lambda: envfile.exists() and envfile.read_text(), 10, "the new service")
         assert "QBOX_TEST_MARK" not in env
         assert ("PATH=/command:/usr/local/bin:/usr/local/sbin:/bin:/sbin:/usr/bin:"
@@ -536,8 +545,10 @@ def test_readproctitle_shows_input_in_cmdline(applet_bin):
                 p.stdin.write(chunk)
                 p.stdin.flush()
             for p in procs:
-                wait_for(lambda: cmdline(p.pid) == [cmdline(p.pid)[0], "io", "errors:", want],
-                         5, f"title {want!r}")
+                # An empty read (cmdline can read empty for an instant) is
+                # not the title: read again.
+                wait_for(lambda: (cmdline(p.pid) or [])[1:] == ["io", "errors:", want],
+                         30, f"title {want!r}")
         for p in procs:
             p.stdin.close()
             assert p.wait(5) == 0
