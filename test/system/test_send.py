@@ -611,8 +611,9 @@ def test_send_dies_when_a_spawner_is_lost(sendq):
     q, start = sendq
     s = start()
     s.wait_log(r"^status: local 0/10 remote 0/20$")
-    kids = children(s.p.pid)
-    assert set(kids) >= {"qmail-lspawn", "qmail-rspawn", "qmail-clean"}, kids
+    # qmail-send can log before each child qmail-start forked has exec'd.
+    kids = wait_for(lambda: (lambda k: k if set(k) >= {"qmail-lspawn", "qmail-rspawn", "qmail-clean"}
+                             else None)(children(s.p.pid)), 30, "qmail-send's children")
     os.kill(kids["qmail-lspawn"], 9)
     assert s.p.wait(timeout=20) == 111
     s.wait_log(r"^alert: oh no! lost spawn connection! dying...$")
@@ -621,8 +622,9 @@ def test_send_dies_when_a_spawner_is_lost(sendq):
 def test_send_dies_when_qmail_todo_is_lost(sendq):
     q, start = sendq
     s = start()
-    kids = children(s.p.pid)
-    assert "qmail-todo" in kids, kids
+    # qmail-send can log before each child qmail-start forked has exec'd.
+    kids = wait_for(lambda: (lambda k: k if "qmail-todo" in k else None)(children(s.p.pid)),
+                    30, "qmail-todo")
     os.kill(kids["qmail-todo"], 9)
     assert s.p.wait(timeout=20) == 111
     s.wait_log(r"^alert: oh no! lost qmail-todo connection! dying...$")
