@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import QBOX
+from conftest import QBOX, wait_for
 
 TOP = Path(QBOX).resolve().parent.parent
 RUN_SH = TOP / "package" / "run.sh"
@@ -89,8 +89,9 @@ def test_main_job_end_to_end(tmp_path):
     text = (tmp_path / "run.out").read_text()
     assert "swaks --server 127.0.0.1:%d" % smtp in text
     assert "run: stopped" in text
-    time.sleep(0.5)
-    assert procs_under(os.path.realpath(rundir)) == []
+    # What run.sh stopped may take a moment to be gone.
+    wait_for(lambda: procs_under(os.path.realpath(rundir)) == [], 30,
+             "the processes of the first run to be gone")
 
     # A second run reuses the state: the Maildir keeps its messages.
     job = Job(rundir, smtp, smtps)
