@@ -13,7 +13,7 @@
 
 #include "base/die.hpp"
 #include "net/socket.hpp"
-#include "tls/x25519.hpp"
+#include "tls/ec.hpp"
 
 namespace qbox::tls {
 
@@ -97,7 +97,7 @@ void setup_minimal(br_x509_minimal_context* m, const TrustAnchors& tas) {
   br_x509_minimal_set_hash(m, br_sha384_ID, &br_sha384_vtable);
   br_x509_minimal_set_hash(m, br_sha512_ID, &br_sha512_vtable);
   br_x509_minimal_set_rsa(m, br_rsa_pkcs1_vrfy_get_default());
-  br_x509_minimal_set_ecdsa(m, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+  br_x509_minimal_set_ecdsa(m, &kEcFast, br_ecdsa_vrfy_asn1_get_default());
 }
 
 // ---- the engine's policy ------------------------------------------------------
@@ -179,7 +179,7 @@ void setup_engine(br_ssl_engine_context* eng) {
   br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
   br_ssl_engine_set_chacha20(eng, cpu.chacha20);
   br_ssl_engine_set_poly1305(eng, cpu.poly1305);
-  br_ssl_engine_set_ec(eng, &kEcFast);  // ECDHE: Curve25519 with our X25519
+  br_ssl_engine_set_ec(eng, &kEcFast);  // ECDHE: our X25519 and P-256
   br_ssl_engine_set_rsavrfy(eng, br_rsa_pkcs1_vrfy_get_default());
   br_ssl_engine_set_ecdsa(eng, br_ecdsa_vrfy_asn1_get_default());
   br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);

@@ -169,39 +169,6 @@ void cswap(u64 swap, Fe& a, Fe& b) {
   }
 }
 
-// ---- BearSSL's interface ---------------------------------------------------------
-
-const br_ec_impl& others() { return br_ec_all_m31; }
-
-const unsigned char* api_generator(int curve, std::size_t* len) { return others().generator(curve, len); }
-const unsigned char* api_order(int curve, std::size_t* len) { return others().order(curve, len); }
-std::size_t api_xoff(int curve, std::size_t* len) { return others().xoff(curve, len); }
-
-// As BearSSL's ec_c25519 code: G is the 32-byte u-coordinate, replaced
-// by the result; the scalar has at most 32 bytes, little-endian.
-uint32_t api_mul(unsigned char* g, std::size_t glen, const unsigned char* x, std::size_t xlen, int curve) {
-  if (curve != BR_EC_curve25519) return others().mul(g, glen, x, xlen, curve);
-  if (glen != 32 || xlen > 32) return 0;
-  uint8_t k[32] = {};
-  std::memcpy(k, x, xlen);
-  x25519(g, k, g);
-  explicit_bzero(k, sizeof k);
-  return 1;
-}
-
-std::size_t api_mulgen(unsigned char* r, const unsigned char* x, std::size_t xlen, int curve) {
-  if (curve != BR_EC_curve25519) return others().mulgen(r, x, xlen, curve);
-  std::size_t glen;
-  const unsigned char* g = api_generator(curve, &glen);
-  std::memcpy(r, g, glen);
-  return api_mul(r, glen, x, xlen, curve) ? glen : 0;
-}
-
-uint32_t api_muladd(unsigned char* a, const unsigned char* b, std::size_t len, const unsigned char* x,
-                    std::size_t xlen, const unsigned char* y, std::size_t ylen, int curve) {
-  return others().muladd(a, b, len, x, xlen, y, ylen, curve);
-}
-
 }  // namespace
 
 void x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t u[32]) {
@@ -235,10 +202,5 @@ void x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t u[32]) {
   to_bytes(out, mul(x2, invert(z2)));
   explicit_bzero(k, sizeof k);
 }
-
-const br_ec_impl kEcFast = {
-    (uint32_t{1} << BR_EC_secp256r1) | (uint32_t{1} << BR_EC_secp384r1) |
-        (uint32_t{1} << BR_EC_secp521r1) | (uint32_t{1} << BR_EC_curve25519),
-    &api_generator, &api_order, &api_xoff, &api_mul, &api_mulgen, &api_muladd};
 
 }  // namespace qbox::tls

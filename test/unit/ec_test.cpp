@@ -1,6 +1,6 @@
 // src/tls: the 256-bit Montgomery arithmetic against values computed
 // elsewhere (Python), P-256's mul, mulgen and muladd against BearSSL's
-// br_ec_p256_m31 for random and edge scalars.
+// br_ec_p256_m31 for random and edge scalars, and kEcFast's dispatch.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "hex.hpp"
+#include "tls/ec.hpp"
 #include "tls/p256.hpp"
 
 using namespace qbox::tls;
@@ -243,4 +244,19 @@ TEST_CASE("P-256 muladd: equal to BearSSL's; infinity and zero scalars are error
   CHECK(kEcP256.muladd(a, nullptr, 65, zero, 1, two, 1, BR_EC_secp256r1) == 0);
   std::memcpy(a, g, 65);
   CHECK(kEcP256.muladd(a, nullptr, 65, two, 1, zero, 1, BR_EC_secp256r1) == 0);
+}
+
+TEST_CASE("kEcFast: P-256 through p256, Curve25519 through x25519, the others through BearSSL") {
+  CHECK(kEcFast.supported_curves == br_ec_all_m31.supported_curves);
+  auto k = unhex("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+  unsigned char ours[133], theirs[133];
+  for (int curve : {BR_EC_secp256r1, BR_EC_secp384r1, BR_EC_secp521r1, BR_EC_curve25519}) {
+    std::size_t n = kEcFast.mulgen(ours, k.data(), 32, curve);
+    REQUIRE(n > 0);
+    CHECK(n == br_ec_all_m31.mulgen(theirs, k.data(), 32, curve));
+    CHECK(hex(ours, n) == hex(theirs, n));
+    CHECK(kEcFast.mul(ours, n, k.data(), 32, curve) == 1);
+    CHECK(br_ec_all_m31.mul(theirs, n, k.data(), 32, curve) == 1);
+    CHECK(hex(ours, n) == hex(theirs, n));
+  }
 }
