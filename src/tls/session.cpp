@@ -14,6 +14,7 @@
 #include "base/die.hpp"
 #include "net/socket.hpp"
 #include "tls/ec.hpp"
+#include "tls/ecdsa.hpp"
 
 namespace qbox::tls {
 
@@ -462,8 +463,7 @@ bool Session::start_server(const ServerConfig& cfg, int in_fd, int out_fd) {
                                  br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
   } else {
     br_ssl_server_set_single_ec(sc, c->chain(), c->chain_len(), c->ec(), BR_KEYTYPE_SIGN,
-                                c->issuer_key_type(), br_ec_get_default(),
-                                br_ecdsa_sign_asn1_get_default());
+                                c->issuer_key_type(), &kEcFast, &ecdsa_sign_asn1);
   }
   if (cfg.client_auth != ClientAuth::kNone) {
     s_->x509.verify = true;
@@ -498,8 +498,7 @@ bool Session::start_client(const ClientConfig& cfg, int in_fd, int out_fd) {
       br_ssl_client_set_single_rsa(cc, c->chain(), c->chain_len(), c->rsa(), br_rsa_pkcs1_sign_get_default());
     } else {
       br_ssl_client_set_single_ec(cc, c->chain(), c->chain_len(), c->ec(), BR_KEYTYPE_SIGN,
-                                  c->issuer_key_type(), br_ec_get_default(),
-                                  br_ecdsa_sign_asn1_get_default());
+                                  c->issuer_key_type(), &kEcFast, &ecdsa_sign_asn1);
     }
   }
   br_ssl_engine_set_buffer(eng, s_->buf, sizeof s_->buf, 1);

@@ -1,6 +1,8 @@
 // src/tls: the 256-bit Montgomery arithmetic against values computed
 // elsewhere (Python), P-256's mul, mulgen and muladd against BearSSL's
-// br_ec_p256_m31 for random and edge scalars, and kEcFast's dispatch.
+// br_ec_p256_m31 for random and edge scalars, ECDSA signatures checked by
+// BearSSL's verifier, equal to BearSSL's own (both RFC 6979) and to the
+// RFC's test vectors, and kEcFast's dispatch.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -9,6 +11,7 @@
 
 #include "hex.hpp"
 #include "tls/ec.hpp"
+#include "tls/ecdsa.hpp"
 #include "tls/p256.hpp"
 
 using namespace qbox::tls;
@@ -244,6 +247,124 @@ TEST_CASE("P-256 muladd: equal to BearSSL's; infinity and zero scalars are error
   CHECK(kEcP256.muladd(a, nullptr, 65, zero, 1, two, 1, BR_EC_secp256r1) == 0);
   std::memcpy(a, g, 65);
   CHECK(kEcP256.muladd(a, nullptr, 65, two, 1, zero, 1, BR_EC_secp256r1) == 0);
+}
+
+namespace {
+
+br_ec_private_key private_key(std::vector<unsigned char>& x) {
+  return {BR_EC_secp256r1, x.data(), x.size()};
+}
+
+br_ec_public_key public_key(const br_ec_private_key& sk, unsigned char buf[65]) {
+  br_ec_public_key pk;
+  br_ec_compute_pub(&br_ec_p256_m31, &pk, buf, &sk);
+  return pk;
+}
+
+std::vector<unsigned char> hash_of(const br_hash_class* hc, const char* msg) {
+  br_hash_compat_context ctx;
+  hc->init(&ctx.vtable);
+  hc->update(&ctx.vtable, msg, std::strlen(msg));
+  std::vector<unsigned char> out((hc->desc >> BR_HASHDESC_OUT_OFF) & BR_HASHDESC_OUT_MASK);
+  hc->out(&ctx.vtable, out.data());
+  return out;
+}
+
+// The raw r || s of an ASN.1 signature.
+std::string raw_hex(const unsigned char* sig, std::size_t len) {
+  unsigned char raw[80];
+  std::memcpy(raw, sig, len);
+  std::size_t n = br_ecdsa_asn1_to_raw(raw, len);
+  return hex(raw, n);
+}
+
+}  // namespace
+
+TEST_CASE("ecdsa_sign_asn1: RFC 6979's P-256 test vectors (A.2.5)") {
+  auto x = unhex("c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721");
+  br_ec_private_key sk = private_key(x);
+  unsigned char pub_buf[65];
+  br_ec_public_key pk = public_key(sk, pub_buf);
+  CHECK(hex(pk.q, pk.qlen) ==
+        "0460fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6"
+        "7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299");
+  struct Vector {
+    const br_hash_class* hc;
+    const char* msg;
+    const char* rs;
+  };
+  const Vector vectors[] = {
+      {&br_sha256_vtable, "sample",
+       "efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716"
+       "f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8"},
+      {&br_sha256_vtable, "test",
+       "f1abb023518351cd71d881567b1ea663ed3efcf6c5132b354f28d3b0b7d38367"
+       "019f4113742a2b14bd25926b49c649155f267e60d3814b4c0cc84250e46f0083"},
+      {&br_sha1_vtable, "sample",  // a hash shorter than the order
+       "61340c88c3aaebeb4f6d667f672ca9759a6ccaa9fa8811313039ee4a35471d32"
+       "6d7f147dac089441bb2e2fe8f7a3fa264b9c475098fdcf6e00d7c996e1b8b7eb"},
+      {&br_sha512_vtable, "sample",  // and one longer
+       "8496a60b5e9b47c825488827e0495b0e3fa109ec4568fd3f8d1097678eb97f00"
+       "2362ab1adbe2b8adf9cb9edab740ea6049c028114f2460f96554f61fae3302fe"},
+  };
+  for (const auto& v : vectors) {
+    auto h = hash_of(v.hc, v.msg);
+    unsigned char sig[80];
+    std::size_t len = ecdsa_sign_asn1(&kEcFast, v.hc, h.data(), &sk, sig);
+    REQUIRE(len > 0);
+    CHECK(raw_hex(sig, len) == v.rs);
+    CHECK(br_ecdsa_i31_vrfy_asn1(&br_ec_p256_m31, h.data(), h.size(), &pk, sig, len) == 1);
+  }
+}
+
+TEST_CASE("ecdsa_sign_asn1: BearSSL's signature for random keys and hashes, which BearSSL verifies") {
+  Rng rng{4};
+  for (int i = 0; i < 40; ++i) {
+    auto x = random_scalar(rng);
+    br_ec_private_key sk = private_key(x);
+    unsigned char pub_buf[65];
+    br_ec_public_key pk = public_key(sk, pub_buf);
+    unsigned char h[32];
+    rng.fill(h, 32);
+    if (i == 0) std::memset(h, 0xff, 32);  // a hash above n
+    unsigned char ours[80], theirs[80];
+    std::size_t len = ecdsa_sign_asn1(&kEcFast, &br_sha256_vtable, h, &sk, ours);
+    std::size_t their_len = br_ecdsa_i31_sign_asn1(&br_ec_p256_m31, &br_sha256_vtable, h, &sk, theirs);
+    REQUIRE(len > 0);
+    CHECK(hex(ours, len) == hex(theirs, their_len));
+    CHECK(br_ecdsa_i31_vrfy_asn1(&br_ec_p256_m31, h, 32, &pk, ours, len) == 1);
+    CHECK(br_ecdsa_i31_vrfy_asn1(&kEcFast, h, 32, &pk, ours, len) == 1);
+    h[5] ^= 1;
+    CHECK(br_ecdsa_i31_vrfy_asn1(&kEcFast, h, 32, &pk, ours, len) == 0);
+  }
+}
+
+TEST_CASE("ecdsa_sign_asn1: bad keys refused; other curves through BearSSL") {
+  unsigned char h[32] = {1, 2, 3};
+  unsigned char sig[160];
+  auto zero = unhex("0000000000000000000000000000000000000000000000000000000000000000");
+  auto n = unhex(kOrderHex);
+  br_ec_private_key sk = private_key(zero);
+  CHECK(ecdsa_sign_asn1(&kEcFast, &br_sha256_vtable, h, &sk, sig) == 0);
+  sk = private_key(n);
+  CHECK(ecdsa_sign_asn1(&kEcFast, &br_sha256_vtable, h, &sk, sig) == 0);
+  auto one = unhex("01");
+  sk = private_key(one);
+  CHECK(ecdsa_sign_asn1(&br_ec_c25519_m31, &br_sha256_vtable, h, &sk, sig) == 0);  // no P-256 there
+  CHECK(ecdsa_sign_asn1(&kEcFast, &br_sha256_vtable, h, &sk, sig) > 0);
+
+  Rng rng{5};
+  std::vector<unsigned char> x(48);
+  rng.fill(x.data(), 48);
+  x[0] &= 0x7f;
+  br_ec_private_key sk384 = {BR_EC_secp384r1, x.data(), x.size()};
+  unsigned char pub_buf[97];
+  br_ec_public_key pk;
+  br_ec_compute_pub(&br_ec_all_m31, &pk, pub_buf, &sk384);
+  unsigned char h48[48] = {1, 2, 3};
+  std::size_t len = ecdsa_sign_asn1(&kEcFast, &br_sha384_vtable, h48, &sk384, sig);
+  REQUIRE(len > 0);
+  CHECK(br_ecdsa_i31_vrfy_asn1(&br_ec_all_m31, h48, 48, &pk, sig, len) == 1);
 }
 
 TEST_CASE("kEcFast: P-256 through p256, Curve25519 through x25519, the others through BearSSL") {
