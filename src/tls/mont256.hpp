@@ -119,10 +119,15 @@ inline U256 mul(const U256& a, const U256& b) {
     u64 t5 = static_cast<u64>(top >> 64);
     // Add q*m, q chosen so that the low limb becomes 0, and drop that limb.
     u64 q = t[0] * M.m0inv;
-    c = static_cast<u128>(q) * M.m.v[0] + t[0];
+    if constexpr (M.m.v[0] == ~u64{0})
+      c = static_cast<u128>(q) << 64;  // t[0] + q * (2^64 - 1) with q = t[0] (m0inv is 1)
+    else
+      c = static_cast<u128>(q) * M.m.v[0] + t[0];
 #pragma GCC unroll 3
     for (int j = 1; j < 4; ++j) {
-      c = static_cast<u128>(q) * M.m.v[j] + t[j] + static_cast<u64>(c >> 64);
+      // P-256's p has a zero limb: no product for it.
+      u128 qm = M.m.v[j] == 0 ? 0 : static_cast<u128>(q) * M.m.v[j];
+      c = qm + t[j] + static_cast<u64>(c >> 64);
       t[j - 1] = static_cast<u64>(c);
     }
     top = static_cast<u128>(t[4]) + static_cast<u64>(c >> 64);
