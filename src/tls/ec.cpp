@@ -37,10 +37,12 @@ uint32_t api_mul(unsigned char* g, std::size_t glen, const unsigned char* x, std
 std::size_t api_mulgen(unsigned char* r, const unsigned char* x, std::size_t xlen, int curve) {
   switch (curve) {
     case BR_EC_curve25519: {
-      std::size_t glen;
-      const unsigned char* g = api_generator(curve, &glen);
-      std::memcpy(r, g, glen);
-      return c25519_mul(r, glen, x, xlen) ? glen : 0;
+      if (xlen > 32) return 0;
+      uint8_t k[32] = {};
+      std::memcpy(k, x, xlen);
+      x25519_base(r, k);
+      explicit_bzero(k, sizeof k);
+      return 32;
     }
     case BR_EC_secp256r1: return kEcP256.mulgen(r, x, xlen, curve);
     default: return others().mulgen(r, x, xlen, curve);

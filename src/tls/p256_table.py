@@ -4,14 +4,12 @@ generator G that p256.cpp's mulgen reads.
 
     python3 src/tls/p256_table.py > src/tls/p256_table.cpp
 
-The comb (Lim and Lee): the 256-bit scalar, padded to BLOCKS * TEETH *
-SPACING bits, is cut into BLOCKS blocks of TEETH * SPACING bits; tooth t
-of block b reads bit (b * TEETH + t) * SPACING + j at step j. Entry v
-(1 .. 2^TEETH - 1) of block b's table is the sum of 2^((b * TEETH + t) *
-SPACING) * G over the bits t set in v, an affine point whose coordinates
-are in Montgomery form (times 2^256 mod p), four 64-bit limbs each, least
-significant first. The constants here must match kComb* in p256_table.hpp.
+The comb is comb_table.py's, with G for base; each entry an affine
+point whose coordinates are in Montgomery form (times 2^256 mod p), four
+64-bit limbs each, least significant first. The constants here must match kComb* in p256_table.hpp.
 """
+
+from comb_table import comb_blocks, words, write
 
 P = 2**256 - 2**224 + 2**192 + 2**96 - 1
 A = P - 3
@@ -40,43 +38,15 @@ def add(p1, p2):
     return x3, (lam * (x1 - x3) - y1) % P
 
 
-def mul(k, pt):
-    acc = None
-    while k:
-        if k & 1:
-            acc = add(acc, pt)
-        pt = add(pt, pt)
-        k >>= 1
-    return acc
-
-
 def limbs(v):
-    v = v * 2**256 % P
-    return ", ".join(f"0x{(v >> (64 * i)) & (2**64 - 1):016x}" for i in range(4))
+    return words(v * 2**256 % P)  # Montgomery form
 
 
 def main():
-    print("// Written by src/tls/p256_table.py; do not edit. The comb table of")
-    print("// P-256's generator for p256.cpp's mulgen (see the script for its layout).")
-    print('#include "tls/p256_table.hpp"')
-    print()
-    print("namespace qbox::tls::p256 {")
-    print()
-    print(f"const AffineLimbs kComb[{BLOCKS}][{2**TEETH - 1}] = {{")
-    g = (GX, GY)
-    for b in range(BLOCKS):
-        teeth = [mul(2 ** ((b * TEETH + t) * SPACING), g) for t in range(TEETH)]
-        print("    {")
-        for v in range(1, 2**TEETH):
-            pt = None
-            for t in range(TEETH):
-                if v >> t & 1:
-                    pt = add(pt, teeth[t])
-            print(f"        {{{{{limbs(pt[0])}}}, {{{limbs(pt[1])}}}}},")
-        print("    },")
-    print("};")
-    print()
-    print("}  // namespace qbox::tls::p256")
+    blocks = comb_blocks((GX, GY), add, None, BLOCKS, TEETH, SPACING)
+    write("p256_table.py", "P-256's generator for p256.cpp's mulgen", "qbox::tls::p256",
+          f"const AffineLimbs kComb[{BLOCKS}][{2**TEETH - 1}]", blocks,
+          lambda pt: f"{{{{{limbs(pt[0])}}}, {{{limbs(pt[1])}}}}}")
 
 
 if __name__ == "__main__":

@@ -19,4 +19,9 @@ namespace qbox::tls {
 // modulo 2^255 - 19. out may be u.
 void x25519(uint8_t out[32], const uint8_t scalar[32], const uint8_t u[32]);
 
+// out = X25519(scalar, 9), the public key of the private key scalar, the
+// same value as x25519() gives but some three times faster: from a table
+// of multiples of the base point (x25519_base.cpp).
+void x25519_base(uint8_t out[32], const uint8_t scalar[32]);
+
 }  // namespace qbox::tls

@@ -2,7 +2,8 @@
 // elsewhere (Python), P-256's mul, mulgen and muladd against BearSSL's
 // br_ec_p256_m31 for random and edge scalars, ECDSA signatures checked by
 // BearSSL's verifier, equal to BearSSL's own (both RFC 6979) and to the
-// RFC's test vectors, and kEcFast's dispatch.
+// RFC's test vectors, kEcFast's dispatch, and X25519's fixed-base
+// multiplication against its ladder.
 #include <doctest/doctest.h>
 
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "tls/ec.hpp"
 #include "tls/ecdsa.hpp"
 #include "tls/p256.hpp"
+#include "tls/x25519.hpp"
 
 using namespace qbox::tls;
 using qbox::test::hex;
@@ -380,4 +382,36 @@ TEST_CASE("kEcFast: P-256 through p256, Curve25519 through x25519, the others th
     CHECK(br_ec_all_m31.mul(theirs, n, k.data(), 32, curve) == 1);
     CHECK(hex(ours, n) == hex(theirs, n));
   }
+}
+
+TEST_CASE("x25519_base: X25519(k, 9) for random and edge scalars, as the ladder computes it") {
+  Rng rng{6};
+  const uint8_t nine[32] = {9};
+  std::vector<std::vector<unsigned char>> scalars;
+  scalars.push_back(std::vector<unsigned char>(32, 0));
+  scalars.push_back(std::vector<unsigned char>(32, 0xff));
+  for (int bitpos = 0; bitpos < 256; ++bitpos) {
+    std::vector<unsigned char> k(32, 0);
+    k[bitpos / 8] = static_cast<unsigned char>(1 << (bitpos % 8));
+    scalars.push_back(k);
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::vector<unsigned char> k(32);
+    rng.fill(k.data(), 32);
+    scalars.push_back(k);
+  }
+  for (const auto& k : scalars) {
+    uint8_t ours[32], ladder[32];
+    x25519_base(ours, k.data());
+    x25519(ladder, k.data(), nine);
+    CHECK_MESSAGE(hex(ours, 32) == hex(ladder, 32), hex(k.data(), 32));
+  }
+  // Through kEcFast: a short scalar is zero-extended; a long one refused.
+  const unsigned char short_k[3] = {0x48, 0x01, 0x02};
+  unsigned char padded[32] = {0x48, 0x01, 0x02}, out[32], want[32];
+  CHECK(kEcFast.mulgen(out, short_k, 3, BR_EC_curve25519) == 32);
+  x25519(want, padded, nine);
+  CHECK(hex(out, 32) == hex(want, 32));
+  unsigned char long_k[33] = {};
+  CHECK(kEcFast.mulgen(out, long_k, 33, BR_EC_curve25519) == 0);
 }
