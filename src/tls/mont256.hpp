@@ -10,6 +10,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace qbox::tls::mont256 {
 
@@ -205,7 +206,7 @@ inline bool from_be_any(U256& out, const uint8_t* x, std::size_t len) {
       b[32 - (len - i)] = x[i];
   }
   out = from_be(b);
-  for (uint8_t& c : b) c = 0;
+  explicit_bzero(b, sizeof b);  // a secret scalar's copy; a plain loop may be optimized away
   return high == 0;
 }
 
