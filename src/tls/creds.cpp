@@ -7,6 +7,7 @@
 #include "base/die.hpp"
 #include "base/fd.hpp"
 #include "tls/der.hpp"
+#include "tls/ec.hpp"
 #include "tls/keycrypt.hpp"
 
 namespace qbox::tls {
@@ -368,7 +369,7 @@ bool Credentials::load_pem(std::string_view cert_pem, std::string_view cert_name
       std::string_view have = key_pub.view();
       if (have.empty()) {
         br_ec_public_key pub;
-        std::size_t qlen = br_ec_compute_pub(br_ec_get_default(), &pub, q, &ec_);
+        std::size_t qlen = br_ec_compute_pub(&kEcFast, &pub, q, &ec_);
         have = {reinterpret_cast<const char*>(q), qlen};
       }
       match = !have.empty() && have == cert_key_bytes.view();

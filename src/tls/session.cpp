@@ -13,7 +13,8 @@
 
 #include "base/die.hpp"
 #include "net/socket.hpp"
-#include "tls/x25519.hpp"
+#include "tls/ec.hpp"
+#include "tls/ecdsa.hpp"
 
 namespace qbox::tls {
 
@@ -97,7 +98,7 @@ void setup_minimal(br_x509_minimal_context* m, const TrustAnchors& tas) {
   br_x509_minimal_set_hash(m, br_sha384_ID, &br_sha384_vtable);
   br_x509_minimal_set_hash(m, br_sha512_ID, &br_sha512_vtable);
   br_x509_minimal_set_rsa(m, br_rsa_pkcs1_vrfy_get_default());
-  br_x509_minimal_set_ecdsa(m, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+  br_x509_minimal_set_ecdsa(m, &kEcFast, br_ecdsa_vrfy_asn1_get_default());
 }
 
 // ---- the engine's policy ------------------------------------------------------
@@ -179,7 +180,7 @@ void setup_engine(br_ssl_engine_context* eng) {
   br_ssl_engine_set_chapol(eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
   br_ssl_engine_set_chacha20(eng, cpu.chacha20);
   br_ssl_engine_set_poly1305(eng, cpu.poly1305);
-  br_ssl_engine_set_ec(eng, &kEcFast);  // ECDHE: Curve25519 with our X25519
+  br_ssl_engine_set_ec(eng, &kEcFast);  // ECDHE: our X25519 and P-256
   br_ssl_engine_set_rsavrfy(eng, br_rsa_pkcs1_vrfy_get_default());
   br_ssl_engine_set_ecdsa(eng, br_ecdsa_vrfy_asn1_get_default());
   br_ssl_engine_add_flags(eng, BR_OPT_NO_RENEGOTIATION);
@@ -462,8 +463,7 @@ bool Session::start_server(const ServerConfig& cfg, int in_fd, int out_fd) {
                                  br_rsa_private_get_default(), br_rsa_pkcs1_sign_get_default());
   } else {
     br_ssl_server_set_single_ec(sc, c->chain(), c->chain_len(), c->ec(), BR_KEYTYPE_SIGN,
-                                c->issuer_key_type(), br_ec_get_default(),
-                                br_ecdsa_sign_asn1_get_default());
+                                c->issuer_key_type(), &kEcFast, &ecdsa_sign_asn1);
   }
   if (cfg.client_auth != ClientAuth::kNone) {
     s_->x509.verify = true;
@@ -498,8 +498,7 @@ bool Session::start_client(const ClientConfig& cfg, int in_fd, int out_fd) {
       br_ssl_client_set_single_rsa(cc, c->chain(), c->chain_len(), c->rsa(), br_rsa_pkcs1_sign_get_default());
     } else {
       br_ssl_client_set_single_ec(cc, c->chain(), c->chain_len(), c->ec(), BR_KEYTYPE_SIGN,
-                                  c->issuer_key_type(), br_ec_get_default(),
-                                  br_ecdsa_sign_asn1_get_default());
+                                  c->issuer_key_type(), &kEcFast, &ecdsa_sign_asn1);
     }
   }
   br_ssl_engine_set_buffer(eng, s_->buf, sizeof s_->buf, 1);

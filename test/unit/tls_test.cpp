@@ -1307,21 +1307,3 @@ TEST_CASE("x25519 agrees with BearSSL's ec_c25519_m31, also on non-canonical poi
     CHECK(bytes(ours) == bytes(theirs));
   }
 }
-
-TEST_CASE("kEcFast: Curve25519 through x25519, the other curves through BearSSL's code") {
-  uint8_t k[32];
-  for (int i = 0; i < 32; ++i) k[i] = static_cast<uint8_t>(i * 7 + 1);
-  uint8_t ours[133], theirs[133];
-  std::size_t n = kEcFast.mulgen(ours, k, 32, BR_EC_curve25519);
-  CHECK(n == br_ec_c25519_m31.mulgen(theirs, k, 32, BR_EC_curve25519));
-  CHECK(std::string_view(reinterpret_cast<char*>(ours), n) == std::string_view(reinterpret_cast<char*>(theirs), n));
-  CHECK(kEcFast.mul(ours, 32, k, 32, BR_EC_curve25519) == 1);
-  CHECK(br_ec_c25519_m31.mul(theirs, 32, k, 32, BR_EC_curve25519) == 1);
-  CHECK(std::string_view(reinterpret_cast<char*>(ours), 32) == std::string_view(reinterpret_cast<char*>(theirs), 32));
-  CHECK(kEcFast.mul(ours, 31, k, 32, BR_EC_curve25519) == 0);  // a point is 32 bytes
-  n = kEcFast.mulgen(ours, k, 32, BR_EC_secp256r1);
-  CHECK(n == 65);
-  CHECK(n == br_ec_p256_m31.mulgen(theirs, k, 32, BR_EC_secp256r1));
-  CHECK(std::string_view(reinterpret_cast<char*>(ours), n) == std::string_view(reinterpret_cast<char*>(theirs), n));
-  CHECK(kEcFast.supported_curves == br_ec_all_m31.supported_curves);
-}
