@@ -4,6 +4,9 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
 #include <new>
 #include <poll.h>
 #include <sys/random.h>
@@ -126,8 +129,10 @@ const Suite* find_suite(uint16_t id) {
 }
 
 // The fastest implementations for this CPU, as BearSSL's
-// br_ssl_engine_set_default_aes_gcm() and _chapol() pick them, found once:
-// each pick asks CPUID, which traps to the hypervisor in a VM.
+// br_ssl_engine_set_default_aes_gcm() and _chapol() pick them, found once.
+// In a VM every CPUID traps to the hypervisor (some 4 us here), and each
+// BearSSL *_get() asks twice (leaf 0, then leaf 1): on x86-64 one read of
+// leaf 1 (always present there) answers all of them.
 struct CpuImpls {
   bool done = false;
   bool aesni = false;
@@ -139,18 +144,27 @@ struct CpuImpls {
 CpuImpls g_cpu;
 
 const CpuImpls& cpu_impls() {
-  if (!g_cpu.done) {
-    g_cpu.aes_ctr = br_aes_x86ni_ctr_get_vtable();
-    g_cpu.aesni = g_cpu.aes_ctr != nullptr;
-    if (!g_cpu.aes_ctr) g_cpu.aes_ctr = &br_aes_ct64_ctr_vtable;
-    g_cpu.ghash = br_ghash_pclmul_get();
-    if (!g_cpu.ghash) g_cpu.ghash = &br_ghash_ctmul64;
-    g_cpu.chacha20 = br_chacha20_sse2_get();
-    if (!g_cpu.chacha20) g_cpu.chacha20 = &br_chacha20_ct_run;
-    g_cpu.poly1305 = br_poly1305_ctmulq_get();
-    if (!g_cpu.poly1305) g_cpu.poly1305 = &br_poly1305_ctmul_run;
-    g_cpu.done = true;
-  }
+  if (g_cpu.done) return g_cpu;
+#if defined(__x86_64__) && defined(__GNUC__)
+  unsigned eax, ebx, ecx, edx;
+  __cpuid(1, eax, ebx, ecx, edx);
+  // The feature bits BearSSL's own checks test: AES-NI with SSE4.1
+  // (ECX 25 and 19), PCLMULQDQ (ECX 1), SSE2 (EDX 26).
+  g_cpu.aes_ctr = (ecx & 0x02080000u) == 0x02080000u ? &br_aes_x86ni_ctr_vtable : nullptr;
+  g_cpu.ghash = (ecx & 0x00000002u) ? &br_ghash_pclmul : nullptr;
+  g_cpu.chacha20 = (edx & 0x04000000u) ? &br_chacha20_sse2_run : nullptr;
+#else
+  g_cpu.aes_ctr = br_aes_x86ni_ctr_get_vtable();
+  g_cpu.ghash = br_ghash_pclmul_get();
+  g_cpu.chacha20 = br_chacha20_sse2_get();
+#endif
+  g_cpu.aesni = g_cpu.aes_ctr != nullptr;
+  if (!g_cpu.aes_ctr) g_cpu.aes_ctr = &br_aes_ct64_ctr_vtable;
+  if (!g_cpu.ghash) g_cpu.ghash = &br_ghash_ctmul64;
+  if (!g_cpu.chacha20) g_cpu.chacha20 = &br_chacha20_ct_run;
+  g_cpu.poly1305 = br_poly1305_ctmulq_get();
+  if (!g_cpu.poly1305) g_cpu.poly1305 = &br_poly1305_ctmul_run;
+  g_cpu.done = true;
   return g_cpu;
 }
 
@@ -199,7 +213,12 @@ void add_entropy(br_ssl_engine_context* eng) {
     }
     got += static_cast<std::size_t>(r);
   }
-  if (got == sizeof seed) br_ssl_engine_inject_entropy(eng, seed, sizeof seed);
+  if (got == sizeof seed) {
+    br_ssl_engine_inject_entropy(eng, seed, sizeof seed);
+    // Seeded from the kernel's pool: BearSSL need not try its own source
+    // as well (on x86 that asks CPUID, twice, whether RDRAND exists).
+    eng->rng_os_rand_done = 1;
+  }
   explicit_bzero(seed, sizeof seed);
 }
 
