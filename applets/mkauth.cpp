@@ -35,6 +35,7 @@
 #include "base/fd.hpp"
 #include "base/getopt.hpp"
 #include "base/num.hpp"
+#include "base/str.hpp"
 #include "cdb/cdb.hpp"
 #include "smtp/authdb.hpp"
 
@@ -147,9 +148,7 @@ int mkauth_main(int argc, char** argv) {
   std::string_view rest = text.view();
   while (!rest.empty()) {
     ++lineno;
-    std::size_t nl = rest.find('\n');
-    std::string_view line = rest.substr(0, nl);
-    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+    std::string_view line = take_line(rest);
     if (line.ends_with('\r')) line.remove_suffix(1);
     if (line.empty() || line.front() == '#') continue;
     std::size_t colon = line.find(':');

@@ -74,15 +74,6 @@ void cleanup() {
 void sig_alarm(int) { die(52); }  // thou shalt not clean up here
 void sig_bug(int) { die(81); }
 
-// fsync of a directory, so that the entries made in it are durable. File
-// systems that cannot do it say EINVAL; their entries are as durable as
-// they get.
-bool sync_dir(const char* dir) {
-  Fd fd(::openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd) return false;
-  return ::fsync(fd.get()) == 0 || errno == EINVAL;
-}
-
 // "Received: (qmail 1234 invoked by uid 1000); 26 Sep 1995 04:46:54 -0000\n",
 // with "by alias", "from network" or "for bounce" for qmail's users.
 void received_line(Str& out, pid_t pid, uid_t uid, std::time_t now) {
@@ -214,7 +205,7 @@ int qmail_queue_main(int, char**) {
 
   write_message(received.view());
   if (::fsync(g.messfd) != 0) die_clean(53);
-  if (!sync_dir(messdir.c_str())) die_clean(53);
+  if (fsync_dir(AT_FDCWD, messdir.c_str()) != 0) die_clean(53);
 
   g.intdfd = open_excl(g.intdfn.c_str());
   if (g.intdfd < 0) die_clean(65);
@@ -224,7 +215,7 @@ int qmail_queue_main(int, char**) {
 
   if (::link(g.intdfn.c_str(), todofn.c_str()) != 0) die_clean(66);
   // From here on qmail-send may take the message: no more cleaning up.
-  if (!sync_dir("todo")) die(53);
+  if (fsync_dir(AT_FDCWD, "todo") != 0) die(53);
 
   queue::trigger_pull();
   return 0;

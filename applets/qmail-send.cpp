@@ -28,6 +28,7 @@
 #include "proc/child.hpp"
 #include "qmail/constmap.hpp"
 #include "qmail/control.hpp"
+#include "queue/clean.hpp"
 #include "queue/envelope.hpp"
 #include "queue/layout.hpp"
 #include "queue/scan.hpp"
@@ -134,18 +135,7 @@ void status() {
   log_flush();
 }
 
-bool clean(std::string_view what, unsigned long id) {
-  Str cmd(what);
-  cmd.append_num(id);
-  cmd.push('\0');
-  if (write_all(5, cmd.view()) != 0) return false;
-  char c;
-  long r;
-  while ((r = ::read(6, &c, 1)) < 0 && errno == EINTR) {
-  }
-  if (r != 1) return false;
-  return c == '+';
-}
+bool clean(std::string_view what, unsigned long id) { return queue::ask_clean(5, 6, what, id) == '+'; }
 
 bool read_sender(unsigned long id, Str& sender, std::int64_t* birth) {
   Str f, text;

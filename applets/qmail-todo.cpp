@@ -25,6 +25,7 @@
 #include "base/fd.hpp"
 #include "base/str.hpp"
 #include "proc/child.hpp"
+#include "queue/clean.hpp"
 #include "queue/layout.hpp"
 #include "queue/scan.hpp"
 #include "send/todo.hpp"
@@ -49,15 +50,8 @@ void log_line(std::string_view text) {
 }
 
 bool clean_todo(unsigned long id) {
-  Str cmd("todo/");
-  cmd.append_num(id);
-  cmd.push('\0');
-  if (write_all(2, cmd.view()) != 0) return false;
-  char c;
-  long r;
-  while ((r = ::read(3, &c, 1)) < 0 && errno == EINTR) {
-  }
-  if (r != 1) {
+  int c = queue::ask_clean(2, 3, "todo/", id);
+  if (c == queue::kCleanNoAnswer) {
     log_line("alert: qmail-todo: oh no! lost qmail-clean connection! dying...\n");
     send_records();
     ::_exit(111);

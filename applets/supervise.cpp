@@ -32,6 +32,7 @@
 #include "proc/pidfd.hpp"
 #include "svc/control.hpp"
 #include "svc/status.hpp"
+#include "time/tai.hpp"
 
 extern char** environ;
 
@@ -66,12 +67,6 @@ bool start_now = false;  // ... and it was asked for: no pause
 long long not_before = 0;  // monotonic ms: no automatic start before
 
 svc::Status status;
-
-long long now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 void pidchange() { status.when = Tai64n::now(); }
 
@@ -114,7 +109,7 @@ void trystart() {
   pid_t f = spawn(argv, "/run: ");
   if (f < 0) {
     warn_sys(kWarning, "unable to fork for ", dir, ", sleeping 60 seconds: ");
-    not_before = now_ms() + 60000;
+    not_before = monotonic_ms() + 60000;
     start_due = flag_want && flag_wantup;
     return;
   }
@@ -123,7 +118,7 @@ void trystart() {
   adopted = false;
   pidchange();
   announce();
-  not_before = now_ms() + 1000;
+  not_before = monotonic_ms() + 1000;
 }
 
 bool finish_wanted() {
@@ -268,7 +263,7 @@ bool adopted_gone() {
 
 void maybe_start() {
   if (!start_due || pid || finish_pid) return;
-  if (start_now || now_ms() >= not_before) trystart();
+  if (start_now || monotonic_ms() >= not_before) trystart();
 }
 
 void loop() {
@@ -279,7 +274,7 @@ void loop() {
 
     int timeout = -1;
     if (start_due && !pid && !finish_pid) {
-      long long left = not_before - now_ms();
+      long long left = not_before - monotonic_ms();
       timeout = left < 0 ? 0 : static_cast<int>(left);
     }
     if (adopted && pidfd < 0) timeout = timeout < 0 || timeout > 1000 ? 1000 : timeout;

@@ -36,7 +36,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -54,6 +53,7 @@
 #include "proc/child.hpp"
 #include "proc/exec.hpp"
 #include "svc/control.hpp"
+#include "time/tai.hpp"
 
 using namespace qbox;
 
@@ -95,12 +95,6 @@ void on_child(int) { selfpipe_notify(); }
 void on_stop(int) {
   got_stop = 1;
   selfpipe_notify();
-}
-
-long long now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
 Service* find(dev_t dev, ino_t ino) {
@@ -351,7 +345,7 @@ int svscan_main(int argc, char** argv) {
   long long next = 0;
   for (;;) {
     bool children = reap();
-    long long now = now_ms();
+    long long now = monotonic_ms();
     int timeout;
     if (got_stop && !stop.on) {
       stop.on = true;
@@ -364,7 +358,7 @@ int svscan_main(int argc, char** argv) {
       if (got_alarm || now >= next) {
         got_alarm = 0;
         scan();
-        now = now_ms();
+        now = monotonic_ms();
         next = now + kScanMs;
       }
       timeout = static_cast<int>(next - now);

@@ -34,6 +34,7 @@
 #include "base/die.hpp"
 #include "base/num.hpp"
 #include "io/filter.hpp"
+#include "time/date822.hpp"
 #include "time/tai.hpp"
 
 using namespace qbox;
@@ -66,11 +67,8 @@ class LocalSecond {
     add("-");
     add(fmt_num0(num, static_cast<unsigned>(tm.tm_mday), 2));
     add(" ");
-    add(fmt_num0(num, static_cast<unsigned>(tm.tm_hour), 2));
-    add(":");
-    add(fmt_num0(num, static_cast<unsigned>(tm.tm_min), 2));
-    add(":");
-    add(fmt_num0(num, static_cast<unsigned>(tm.tm_sec), 2));
+    char hms[kHmsLen];
+    add(fmt_hms(hms, tm.tm_hour, tm.tm_min, tm.tm_sec));
     t_ = t;
     valid_ = true;
     return true;

@@ -75,6 +75,13 @@ int read_file(const char* path, Str& out, std::size_t max) {
   return read_all(fd.get(), out, max);
 }
 
+int fsync_dir(int at_fd, const char* path) {
+  Fd d(::openat(at_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!d) return -1;
+  if (::fsync(d.get()) == 0) return 0;
+  return errno == EINVAL || errno == EROFS ? 0 : -1;
+}
+
 int set_cloexec(int fd, bool on) {
   int f = ::fcntl(fd, F_GETFD);
   if (f < 0) return -1;

@@ -44,6 +44,11 @@ int read_all(int fd, Str& out, std::size_t max = static_cast<std::size_t>(-1));
 // Reads a whole file (open_read + read_all + close); a regular file above
 // `max` fails with EFBIG at once, with nothing read.
 int read_file(const char* path, Str& out, std::size_t max = static_cast<std::size_t>(-1));
+// fsync of the directory `path` (relative to `at_fd`, or AT_FDCWD), so that
+// the entries just made in it are durable. A file system that cannot sync a
+// directory (EINVAL, EROFS) counts as done: its entries are as durable as
+// they get. -1 and errno on failure.
+int fsync_dir(int at_fd, const char* path);
 
 // Descriptor flags.
 int set_cloexec(int fd, bool on = true);

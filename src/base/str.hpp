@@ -58,4 +58,13 @@ class Str {
   std::size_t cap_ = 0;  // usable bytes, not counting the NUL
 };
 
+// The first line of text, without its LF, taken off text (a last line with
+// no LF is taken whole). For the readers of small files split into lines.
+inline std::string_view take_line(std::string_view& text) {
+  std::size_t nl = text.find('\n');
+  std::string_view line = text.substr(0, nl);
+  text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+  return line;
+}
+
 }  // namespace qbox

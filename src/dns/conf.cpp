@@ -95,9 +95,7 @@ void parse_search(std::string_view list, Config& c) {
 
 void parse_resolv_conf(std::string_view text, Config& c) {
   while (!text.empty()) {
-    std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    std::string_view line = take_line(text);
     std::string_view rest;
     if (keyword(line, "nameserver", rest)) {
       Server s;

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include "dns/packet.hpp"
 #include "dns/random.hpp"
 #include "io/buffer.hpp"
+#include "time/tai.hpp"
 
 namespace qbox::dns {
 
@@ -19,15 +19,9 @@ namespace {
 
 constexpr std::size_t kMaxPacket = 65535;
 
-long long now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 // Waits for fd until the deadline; false on timeout or error.
 bool wait_until(int fd, bool for_write, long long deadline) {
-  long long left = deadline - now_ms();
+  long long left = deadline - monotonic_ms();
   if (left <= 0) return false;
   return wait_fd(fd, for_write, static_cast<int>(std::min(left, 3600000LL)));
 }
@@ -167,7 +161,7 @@ bool exchange(const Config& c, const Name& name, uint16_t type, Str& reply) {
   if (!n) return false;
   long long per_try = static_cast<long long>(c.timeout ? c.timeout : 1) * 1000;
   unsigned attempts = c.attempts ? c.attempts : 1;
-  long long end = now_ms() + per_try * attempts * static_cast<long long>(n);
+  long long end = monotonic_ms() + per_try * attempts * static_cast<long long>(n);
   std::size_t first = 0;
   if (c.rotate) {
     unsigned char r;
@@ -177,7 +171,7 @@ bool exchange(const Config& c, const Name& name, uint16_t type, Str& reply) {
   Str query;
   for (unsigned round = 0; round < attempts; ++round) {
     for (std::size_t k = 0; k < n; ++k) {
-      long long now = now_ms();
+      long long now = monotonic_ms();
       if (now >= end) return false;
       unsigned char idb[2];
       if (!random_bytes(idb, 2)) return false;
@@ -187,7 +181,7 @@ bool exchange(const Config& c, const Name& name, uint16_t type, Str& reply) {
       Ask q{name, type, id, query};
       Peer to = peer_of(c, c.servers[(first + k) % n]);
       Try t = udp_try(to, q, std::min(now + per_try, end), reply);
-      if (t == Try::truncated) t = tcp_try(to, q, std::min(now_ms() + per_try, end), reply);
+      if (t == Try::truncated) t = tcp_try(to, q, std::min(monotonic_ms() + per_try, end), reply);
       if (t == Try::answer) return true;
     }
   }

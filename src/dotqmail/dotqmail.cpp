@@ -28,15 +28,7 @@ Line parse_line(std::string_view s) {
 
 void split_lines(std::string_view text, std::vector<std::string_view>& out) {
   out.clear();
-  while (!text.empty()) {
-    std::size_t lf = text.find('\n');
-    if (lf == std::string_view::npos) {
-      out.push_back(text);
-      break;
-    }
-    out.push_back(text.substr(0, lf));
-    text.remove_prefix(lf + 1);
-  }
+  while (!text.empty()) out.push_back(take_line(text));
 }
 
 void safe_ext(Str& out, std::string_view ext) {

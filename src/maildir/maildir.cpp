@@ -90,14 +90,11 @@ int copy_message(int fd, std::string_view prefix, int msg_fd) {
   }
 }
 
-int fsync_dir(int dirfd, const char* sub) {
-  Fd d(::openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+int sync_new(int dirfd) {
+  if (fsync_dir(dirfd, "new") == 0) return 0;
   // A new/ we may link into but not read cannot be synced: qmail never
   // synced it either.
-  if (!d) return errno == EACCES ? 0 : -1;
-  if (::fsync(d.get()) == 0) return 0;
-  // Some file systems cannot sync a directory; their links are durable.
-  return errno == EINVAL || errno == EROFS ? 0 : -1;
+  return errno == EACCES ? 0 : -1;
 }
 
 }  // namespace
@@ -139,7 +136,7 @@ bool deliver(const char* dir, std::string_view prefix, int msg_fd, Delivery& d) 
   // may not, or the link could vanish in a crash after we said "done".
   ::unlinkat(dirfd.get(), tmp.tmp.c_str(), 0);
   tmp.exists = false;
-  if (fsync_dir(dirfd.get(), "new") != 0) {
+  if (sync_new(dirfd.get()) != 0) {
     int e = errno;
     ::unlinkat(dirfd.get(), fresh.c_str(), 0);
     return fail(d, Failure::kTemp, e);

@@ -74,20 +74,16 @@ int FromQuoter::finish(Writer& out) {
 
 void append_ctime(Str& out, std::int64_t unix_sec) {
   static constexpr char kDays[] = "SunMonTueWedThuFriSat";
-  static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
   CivilTime c = civil_utc(unix_sec);
   char d[kNumDigits];
   out.append(std::string_view(kDays + 3 * c.wday, 3));
   out.push(' ');
-  out.append(std::string_view(kMonths + 3 * c.mon, 3));
+  out.append(month_name(c.mon));
   out.push(' ');
   out.append(fmt_num0(d, static_cast<unsigned>(c.mday), 2));
   out.push(' ');
-  out.append(fmt_num0(d, static_cast<unsigned>(c.hour), 2));
-  out.push(':');
-  out.append(fmt_num0(d, static_cast<unsigned>(c.min), 2));
-  out.push(':');
-  out.append(fmt_num0(d, static_cast<unsigned>(c.sec), 2));
+  char hms[kHmsLen];
+  out.append(fmt_hms(hms, c.hour, c.min, c.sec));
   out.push(' ');
   if (c.year < 0) out.push('-');
   out.append_num(static_cast<unsigned long long>(c.year < 0 ? -c.year : c.year));

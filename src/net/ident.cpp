@@ -3,25 +3,19 @@
 #include <cerrno>
 #include <climits>
 #include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/fd.hpp"
 #include "base/num.hpp"
+#include "time/tai.hpp"
 
 namespace qbox::net {
 namespace {
 
-long long now_ms() {
-  timespec t;
-  ::clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<long long>(t.tv_sec) * 1000 + t.tv_nsec / 1000000;
-}
-
 // Waits for fd until the deadline: false with ETIMEDOUT when it passes.
 bool wait_until(int fd, short events, long long deadline) {
   for (;;) {
-    long long left = deadline - now_ms();
+    long long left = deadline - monotonic_ms();
     if (left <= 0) {
       errno = ETIMEDOUT;
       return false;
@@ -40,7 +34,7 @@ int ask(Str& out, int s, const Endpoint& remote, const Endpoint& local, long lon
   if (bind(s, from) != 0) return -1;
   Endpoint to = remote;
   to.port = ident_port;
-  long long left = deadline - now_ms();
+  long long left = deadline - monotonic_ms();
   if (connect_timeout(s, to, left <= 0 ? 0 : left > INT_MAX ? INT_MAX : static_cast<int>(left)) != 0)
     return -1;
 
@@ -93,7 +87,7 @@ int ask(Str& out, int s, const Endpoint& remote, const Endpoint& local, long lon
 int remote_info(Str& out, const Endpoint& remote, const Endpoint& local, unsigned long timeout_s,
                 uint16_t ident_port) {
   out.clear();
-  long long deadline = now_ms();
+  long long deadline = monotonic_ms();
   deadline += timeout_s > 86400UL * 365 ? 86400LL * 365 * 1000 : static_cast<long long>(timeout_s) * 1000;
   Fd s(tcp_socket_family(!remote.is_v4()));
   if (!s) return -1;

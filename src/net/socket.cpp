@@ -7,8 +7,9 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "time/tai.hpp"
 
 namespace qbox::net {
 
@@ -97,12 +98,6 @@ int from_sockaddr(const SockAddr& a, Endpoint& out) {
   return -1;
 }
 
-int ms_since(const timespec& start) {
-  timespec now;
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<int>((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
-}
-
 }  // namespace
 
 int tcp_socket_family(bool v6) {
@@ -165,12 +160,11 @@ int connect_timeout(int s, const Endpoint& e, int timeout_ms) {
   };
   if (::connect(s, &a.sa, len) == 0) return finish(0);
   if (errno != EINPROGRESS && errno != EINTR) return finish(-1);
-  timespec start;
-  ::clock_gettime(CLOCK_MONOTONIC, &start);
+  long long start = monotonic_ms();
   for (;;) {
     int wait = -1;
     if (timeout_ms >= 0) {
-      wait = timeout_ms - ms_since(start);
+      wait = timeout_ms - static_cast<int>(monotonic_ms() - start);
       if (wait <= 0) {
         errno = ETIMEDOUT;
         return finish(-1);

@@ -20,9 +20,7 @@ void strip_trailing_space(Str& s) {
 
 void control_lines(std::string_view text, Str& out) {
   while (!text.empty()) {
-    std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    std::string_view line = take_line(text);
     while (!line.empty()) {
       char c = line.back();
       if (c != '\r' && c != ' ' && c != '\t') break;

@@ -18,9 +18,7 @@ constexpr std::size_t kMaxAccountFile = 64 << 20;
 // The third colon-separated field of the line whose first field is name.
 bool find_id(std::string_view text, std::string_view name, unsigned long long& id) {
   while (!text.empty()) {
-    std::size_t nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    std::string_view line = take_line(text);
     if (line.size() <= name.size() || line.substr(0, name.size()) != name ||
         line[name.size()] != ':')
       continue;

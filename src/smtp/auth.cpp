@@ -20,6 +20,7 @@
 #include "proc/exec.hpp"
 #include "proc/pidfd.hpp"
 #include "smtp/authdb.hpp"
+#include "time/tai.hpp"
 
 namespace qbox::smtp {
 
@@ -200,12 +201,9 @@ int Exchange::decide(std::string_view mech, std::string_view user, std::string_v
 bool wait_bounded(pid_t pid, int timeout_ms, int* status) {
   Fd pfd(pidfd_open(pid));
   if (pfd) {
-    timespec start;
-    ::clock_gettime(CLOCK_MONOTONIC, &start);
+    long long start = monotonic_ms();
     for (;;) {
-      timespec now;
-      ::clock_gettime(CLOCK_MONOTONIC, &now);
-      long long spent = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+      long long spent = monotonic_ms() - start;
       if (spent >= timeout_ms) break;
       pollfd p{pfd.get(), POLLIN, 0};
       int r = ::poll(&p, 1, static_cast<int>(timeout_ms - spent));

@@ -31,8 +31,23 @@ CivilTime civil_utc(std::int64_t t) {
   return c;
 }
 
-std::string_view fmt_date822(char (&b)[kDate822Len], std::int64_t unix_sec) {
+std::string_view month_name(int mon) {
   static constexpr char kMonths[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  return {kMonths + 3 * mon, 3};
+}
+
+std::string_view fmt_hms(char (&b)[kHmsLen], int hour, int min, int sec) {
+  char d[kNumDigits];
+  std::size_t n = 0;
+  for (int v : {hour, min, sec}) {
+    if (n) b[n++] = ':';
+    std::string_view f = fmt_num0(d, static_cast<unsigned>(v), 2);
+    for (char ch : f) b[n++] = ch;
+  }
+  return {b, n};
+}
+
+std::string_view fmt_date822(char (&b)[kDate822Len], std::int64_t unix_sec) {
   CivilTime c = civil_utc(unix_sec);
   char d[kNumDigits];
   std::size_t n = 0;
@@ -42,16 +57,13 @@ std::string_view fmt_date822(char (&b)[kDate822Len], std::int64_t unix_sec) {
   };
   put(fmt_num(d, static_cast<unsigned>(c.mday)));
   put(" ");
-  put(std::string_view(kMonths + 3 * c.mon, 3));
+  put(month_name(c.mon));
   put(" ");
   if (c.year < 0) put("-");
   put(fmt_num(d, static_cast<unsigned long long>(c.year < 0 ? -c.year : c.year)));
   put(" ");
-  put(fmt_num0(d, static_cast<unsigned>(c.hour), 2));
-  put(":");
-  put(fmt_num0(d, static_cast<unsigned>(c.min), 2));
-  put(":");
-  put(fmt_num0(d, static_cast<unsigned>(c.sec), 2));
+  char hms[kHmsLen];
+  put(fmt_hms(hms, c.hour, c.min, c.sec));
   put(" -0000");
   return {b, n};
 }

@@ -19,6 +19,12 @@ struct CivilTime {
 
 CivilTime civil_utc(std::int64_t unix_sec);
 
+// "Jan" .. "Dec" for mon 0..11, as date822 and ctime write them.
+std::string_view month_name(int mon);
+// "HH:MM:SS", each field two digits at least, into b.
+inline constexpr std::size_t kHmsLen = 32;
+std::string_view fmt_hms(char (&b)[kHmsLen], int hour, int min, int sec);
+
 inline constexpr std::size_t kDate822Len = 64;
 // "26 Sep 1995 04:46:54 -0000" (no newline) into b.
 std::string_view fmt_date822(char (&b)[kDate822Len], std::int64_t unix_sec);

@@ -44,8 +44,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "lib"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "system"))
 import postfix_peer  # noqa: E402
 from postfix_peer import COLUMNS, SYNCED, strace_counts, tree_cpu  # noqa: E402
+from qmailhome import start_qmail, stop_qmail  # noqa: E402
 
 TOP = Path(__file__).resolve().parents[2]
 QBOX = TOP / "build" / "qbox"
@@ -303,10 +305,9 @@ class Qmail:
 
     def start(self, prefix=(), suffix=()):
         self.log = open(self.home / "send.log", "wb")
-        self.start_proc = subprocess.Popen(
-            list(prefix) + [str(self.bin / "qmail-start"), "./Maildir/"] + list(suffix), cwd="/",
-            env=self.env(), stdin=subprocess.DEVNULL, stdout=self.log,
-            stderr=subprocess.STDOUT, start_new_session=True)
+        self.start_proc = start_qmail(
+            list(prefix) + [str(self.bin / "qmail-start"), "./Maildir/"] + list(suffix),
+            self.env(), self.log, cwd="/")
         deadline = time.time() + 20
         while b"status: local 0/" not in (self.home / "send.log").read_bytes():
             if time.time() > deadline or self.start_proc.poll() is not None:
@@ -331,17 +332,7 @@ class Qmail:
         if p is None:
             return
         self.start_proc = None
-        if p.poll() is None:
-            os.kill(p.pid, signal.SIGTERM)
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait()
+        stop_qmail(p, timeout=30)
         self.log.close()
 
 

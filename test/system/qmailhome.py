@@ -14,6 +14,7 @@ Used by test_queue.py; meant for the tests of qmail-send and friends too.
 """
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -40,6 +41,35 @@ def envelope(sender, recipients):
 
 def _b(s):
     return s if isinstance(s, bytes) else s.encode()
+
+
+def start_qmail(argv, env, log=None, cwd=None):
+    """qmail-start run as argv (a logger and its arguments included), in a
+    session of its own so that stop_qmail can end everything it started.
+    Its output, qmail-send's log when it has no logger, goes to the open
+    file `log` (inherited when None)."""
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                            stderr=subprocess.STDOUT if log is not None else None,
+                            start_new_session=True)
+
+
+def stop_qmail(p, timeout=30):
+    """TERM to what qmail-start became (qmail-send), `timeout` seconds for
+    it to finish, then KILL to whatever is left of its process group.
+    True when qmail-send had ended on the TERM (or before)."""
+    stopped = True
+    if p.poll() is None:
+        os.kill(p.pid, signal.SIGTERM)
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            stopped = False
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    p.wait()
+    return stopped
 
 
 class QmailHome:

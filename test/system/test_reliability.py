@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import wait_for
-from qmailhome import NOBODY, NOGROUP, ROOT, QmailHome, as_user, envelope
+from qmailhome import NOBODY, NOGROUP, ROOT, QmailHome, as_user, envelope, start_qmail, stop_qmail
 
 UID = NOBODY if ROOT else os.getuid()
 GID = NOGROUP if ROOT else os.getgid()
@@ -98,10 +98,8 @@ class Supervised:
         self.thread.start()
 
     def _start(self):
-        self.p = subprocess.Popen(as_user([str(self.q.bin / "qmail-start"), self.defaultdelivery]),
-                                  stdin=subprocess.DEVNULL, stdout=self.log,
-                                  stderr=subprocess.STDOUT, env=self.q.env(),
-                                  start_new_session=True)
+        self.p = start_qmail(as_user([str(self.q.bin / "qmail-start"), self.defaultdelivery]),
+                             self.q.env(), self.log)
         self.starts += 1
 
     def _watch(self):
@@ -133,18 +131,7 @@ class Supervised:
     def stop(self):
         with self.lock:
             self.stopping = True
-        p = self.p
-        if p.poll() is None:
-            os.kill(p.pid, signal.SIGTERM)
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        p.wait()
+        stop_qmail(self.p, timeout=30)
         self.thread.join(timeout=10)
         self.log.close()
 
@@ -704,10 +691,8 @@ def test_limits_qmail_send_warns_about_huge_and_malformed_queue_files():
         q.chown_all(qd)
 
         logfile = open(q.dir / "send.log", "wb")
-        p = subprocess.Popen([str(q.bin / "softlimit"), "-m", MEMORY] +
-                             as_user([str(q.bin / "qmail-start"), "./Maildir/"]),
-                             stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
-                             env=q.env(), start_new_session=True)
+        p = start_qmail([str(q.bin / "softlimit"), "-m", MEMORY] +
+                        as_user([str(q.bin / "qmail-start"), "./Maildir/"]), q.env(), logfile)
         try:
             def text():
                 return (q.dir / "send.log").read_text(errors="replace")
@@ -738,12 +723,7 @@ def test_limits_qmail_send_warns_about_huge_and_malformed_queue_files():
                 assert local(name) in q.files()
             assert f"info/{ids['hugetodo'] % q.split}/{ids['hugetodo']}" not in q.files()
         finally:
-            os.kill(p.pid, signal.SIGTERM)
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait()
+            stop_qmail(p, timeout=20)
             logfile.close()
 
 

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from conftest import wait_for
-from qmailhome import NOBODY, NOGROUP, ROOT, QmailHome, as_user
+from qmailhome import NOBODY, NOGROUP, ROOT, QmailHome, as_user, start_qmail, stop_qmail
 
 UID = NOBODY if ROOT else os.getuid()
 GID = NOGROUP if ROOT else os.getgid()
@@ -234,9 +234,7 @@ class Send:
         self.q = q
         self.logfile = q.dir / "send.log"
         self.log = open(self.logfile, "wb")
-        self.p = subprocess.Popen(as_user([str(q.bin / "qmail-start"), defaultdelivery]),
-                                  stdin=subprocess.DEVNULL, stdout=self.log,
-                                  stderr=subprocess.STDOUT, env=q.env(), start_new_session=True)
+        self.p = start_qmail(as_user([str(q.bin / "qmail-start"), defaultdelivery]), q.env(), self.log)
         # Signals before qmail-send catches them would kill it: wait for its first line.
         self.wait_log(r"^status: ")
 
@@ -256,18 +254,7 @@ class Send:
                                               capture_output=True, text=True).stdout)
 
     def stop(self):
-        import signal
-        if self.p.poll() is None:
-            os.kill(self.p.pid, signal.SIGTERM)
-            try:
-                self.p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.p.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.p.wait()
+        stop_qmail(self.p, timeout=20)
         self.log.close()
 
 
@@ -486,8 +473,7 @@ def test_send_logger_and_percenthack(sendq):
     q.control("percenthack", "r.example\n")
     logged = q.dir / "logged"
     q.script("bin/test-logger", f"cat > {logged}\n")
-    p = subprocess.Popen(as_user([str(q.bin / "qmail-start"), "./Maildir/", "test-logger"]),
-                         stdin=subprocess.DEVNULL, env=q.env(), start_new_session=True)
+    p = start_qmail(as_user([str(q.bin / "qmail-start"), "./Maildir/", "test-logger"]), q.env())
     try:
         i, mess = queued(q, recips=["joe%a.example@r.example"],
                          log=lambda: logged.read_text() if logged.exists() else "")
@@ -503,12 +489,7 @@ def test_send_logger_and_percenthack(sendq):
         text = logged.read_text()
         assert f"msg {i} to local joe@a.example\n" in text
     finally:
-        os.kill(p.pid, 15)
-        p.wait(timeout=20)
-        try:
-            os.killpg(p.pid, 9)
-        except ProcessLookupError:
-            pass
+        assert stop_qmail(p, timeout=20), "qmail-send did not stop on TERM"
     assert len(maildir_new(q.home)) == 1
 
 

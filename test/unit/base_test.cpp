@@ -80,6 +80,20 @@ TEST_CASE("Str resize, clear, tail/commit") {
   CHECK(s == "other");
 }
 
+TEST_CASE("take_line takes lines off the front, the last one with or without LF") {
+  std::string_view text = "one\n\ntwo\r\nlast";
+  CHECK(take_line(text) == "one");
+  CHECK(take_line(text) == "");
+  CHECK(take_line(text) == "two\r");
+  CHECK(text == "last");
+  CHECK(take_line(text) == "last");
+  CHECK(text.empty());
+  CHECK(take_line(text) == "");
+  text = "x\n";
+  CHECK(take_line(text) == "x");
+  CHECK(text.empty());
+}
+
 TEST_CASE("fmt_num and fmt_num0") {
   char b[kNumDigits];
   CHECK(fmt_num(b, 0) == "0");

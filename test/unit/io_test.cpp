@@ -197,6 +197,18 @@ TEST_CASE("fd_move and fd_copy") {
   ::close(target);
 }
 
+TEST_CASE("fsync_dir: a directory syncs, a file or nothing does not") {
+  CHECK(fsync_dir(AT_FDCWD, "/tmp") == 0);
+  Fd tmp(::openat(AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(tmp.ok());
+  CHECK(fsync_dir(tmp.get(), "tmp") == 0);
+  errno = 0;
+  CHECK(fsync_dir(AT_FDCWD, "/nonexistent-qbox-dir") == -1);
+  CHECK(errno == ENOENT);
+  CHECK(fsync_dir(AT_FDCWD, "/dev/null") == -1);
+  CHECK(errno == ENOTDIR);
+}
+
 static int run_child(char* const* argv, const char* path) {
   pid_t pid = ::fork();
   if (pid == 0) {

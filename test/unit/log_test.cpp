@@ -191,6 +191,17 @@ void touch(const Str& path, std::string_view data, unsigned mode) {
   REQUIRE(::fchmod(fd, mode) == 0);
   ::close(fd);
 }
+
+// Starts a LogDir on s's ./log (so its crash recovery runs) and quits at once.
+void start_and_quit(const Scratch& s, unsigned long num) {
+  int base = s.fd();
+  {
+    LogDir d({"./log", 99999, num, nullptr});
+    d.start(base);
+    d.quit();
+  }
+  ::close(base);
+}
 }  // namespace
 
 TEST_CASE("LogDir: a new directory, lines, and a clean exit") {
@@ -265,13 +276,7 @@ TEST_CASE("LogDir: recovery after a crash keeps what the processor had") {
     touch(s.at("log/processed"), "proc\n", 0744);
     touch(s.at("log/newstate"), "ns", 0644);
     touch(s.at("log/state"), "st", 0644);
-    int base = s.fd();
-    {
-      LogDir d({"./log", 99999, 10, nullptr});
-      d.start(base);
-      d.quit();
-    }
-    ::close(base);
+    start_and_quit(s, 10);
     std::vector<Str> a = archives(s.at("log"));
     REQUIRE(a.size() == 2);
     CHECK(a[0].view().substr(25) == ".s");
@@ -292,13 +297,7 @@ TEST_CASE("LogDir: recovery after a crash keeps what the processor had") {
     touch(s.at("log/current"), "", 0644);
     touch(s.at("log/previous"), "prev\n", 0744);
     touch(s.at("log/processed"), "half", 0644);
-    int base = s.fd();
-    {
-      LogDir d({"./log", 99999, 10, nullptr});
-      d.start(base);
-      d.quit();
-    }
-    ::close(base);
+    start_and_quit(s, 10);
     std::vector<Str> a = archives(s.at("log"));
     REQUIRE(a.size() == 2);  // previous, then the empty current
     Str first("log/");
@@ -320,13 +319,7 @@ TEST_CASE("LogDir: the oldest archives go beyond nNUM") {
     touch(s.at(p.c_str()), "x\n", 0744);
   }
   touch(s.at("log/current"), "c\n", 0644);  // unfinished: becomes .u
-  int base = s.fd();
-  {
-    LogDir d({"./log", 99999, 3, nullptr});
-    d.start(base);
-    d.quit();
-  }
-  ::close(base);
+  start_and_quit(s, 3);
   std::vector<Str> a = archives(s.at("log"));
   // Four archives of 25+ bytes were too many for n3: the two oldest went.
   REQUIRE(a.size() == 3);

@@ -226,6 +226,17 @@ TEST_CASE("ids: system mode for root and qmail's users, single-uid mode otherwis
   CHECK_FALSE(ids.system);
 }
 
+TEST_CASE("month_name and fmt_hms") {
+  CHECK(month_name(0) == "Jan");
+  CHECK(month_name(8) == "Sep");
+  CHECK(month_name(11) == "Dec");
+  char b[kHmsLen];
+  CHECK(fmt_hms(b, 0, 0, 0) == "00:00:00");
+  CHECK(fmt_hms(b, 4, 46, 54) == "04:46:54");
+  CHECK(fmt_hms(b, 23, 59, 60) == "23:59:60");
+  CHECK(fmt_hms(b, 123, 5, 6) == "123:05:06");
+}
+
 TEST_CASE("date822: qmail's UTC dates") {
   char b[kDate822Len];
   CHECK(fmt_date822(b, 0) == "1 Jan 1970 00:00:00 -0000");

@@ -12,6 +12,7 @@
 #include "base/fd.hpp"
 #include "base/str.hpp"
 #include "io/buffer.hpp"
+#include "queue/clean.hpp"
 #include "queue/envelope.hpp"
 #include "queue/layout.hpp"
 #include "queue/scan.hpp"
@@ -85,6 +86,23 @@ Read read_envelope(std::string_view data) {
 }
 
 }  // namespace
+
+TEST_CASE("ask_clean: one NUL-ended command, one byte of answer") {
+  int cmd[2], ans[2];
+  REQUIRE(::pipe(cmd) == 0);
+  REQUIRE(::pipe(ans) == 0);
+  Fd cmd_r(cmd[0]), cmd_w(cmd[1]), ans_r(ans[0]), ans_w(ans[1]);
+  REQUIRE(write_all(ans_w.get(), "+!") == 0);
+  CHECK(queue::ask_clean(cmd_w.get(), ans_r.get(), "foop/", 12345) == '+');
+  CHECK(queue::ask_clean(cmd_w.get(), ans_r.get(), "todo/", 7) == '!');
+  ans_w.reset();
+  CHECK(queue::ask_clean(cmd_w.get(), ans_r.get(), "todo/", 8) == queue::kCleanNoAnswer);
+  CHECK(queue::ask_clean(-1, ans_r.get(), "todo/", 9) == queue::kCleanUnsent);
+  cmd_w.reset();
+  Str sent;
+  REQUIRE(read_all(cmd_r.get(), sent) == 0);
+  CHECK(sent.view() == std::string_view("foop/12345\0todo/7\0todo/8\0", 25));
+}
 
 TEST_CASE("fmt_qfn names queue files as qmail's fmtqfn") {
   Str s;
