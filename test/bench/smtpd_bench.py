@@ -52,6 +52,7 @@ usage: smtpd_bench.py [--messages N] [--round-messages N] [--rounds R]
 """
 import argparse
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -286,8 +287,10 @@ def receive(system, messages):
 
 
 def starttls(system, client, clients, seconds, client_cpus):
-    """(sessions/s, server CPU ms per session, failed, what was negotiated)."""
+    """(sessions/s, server CPU ms per session, client CPU ms per session,
+    failed, what was negotiated)."""
     cpu0 = tree_cpu(system.pid())
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     procs = [subprocess.Popen(pin(client_cpus) + [str(client), str(system.port), str(seconds)],
                               stdout=subprocess.PIPE, text=True) for _ in range(clients)]
@@ -295,10 +298,13 @@ def starttls(system, client, clients, seconds, client_cpus):
     elapsed = time.monotonic() - t0
     system.settle()
     cpu = tree_cpu(system.pid()) - cpu0
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_cpu = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
     ok = sum(int(o[0]) for o in outs if len(o) == 3)
     failed = sum(int(o[1]) for o in outs if len(o) == 3) + sum(1 for o in outs if len(o) != 3)
     what = next((o[2].strip() for o in outs if len(o) == 3 and int(o[0])), "-")
-    return ok / elapsed, (1000 * cpu / ok if ok else 0.0), failed, what
+    per = (lambda t: 1000 * t / ok if ok else 0.0)
+    return ok / elapsed, per(cpu), per(client_cpu), failed, what
 
 
 def ratios_line(pairs):
@@ -341,12 +347,13 @@ def tls_rounds(systems, client, args, server_cpus, client_cpus):
     for rnd in range(args.rounds):
         this = {}
         for system in (systems if rnd % 2 == 0 else systems[::-1]):
-            rate, cpu, failed, what = starttls(system, client, args.clients, per, client_cpus)
+            rate, cpu, client_cpu, failed, what = starttls(system, client, args.clients, per,
+                                                           client_cpus)
             this[system.name] = rate
             rates[system.name].append(rate)
             cpus[system.name].append(cpu)
             say(f"  round {rnd + 1}: {system.name:8} {rate:7.1f} sessions/s, server CPU "
-                f"{cpu:.2f} ms per session ({what}" + (f"; {failed} failed" if failed else "")
+                f"{cpu:.2f} ms, clients' CPU {client_cpu:.2f} ms per session ({what}" + (f"; {failed} failed" if failed else "")
                 + ")")
         if len(this) == 2 and this["postfix"]:
             pairs.append(this["qbox"] / this["postfix"])
