@@ -53,6 +53,12 @@ Needs root (Postfix, and nobody for qbox); reports, never fails.
 usage: smtpd_bench.py [--messages N] [--round-messages N] [--rounds R]
                       [--tls-seconds S] [--clients N] [--strace-messages N]
                       [--no-postfix] [--no-receive] [--no-tls] [--keep]
+                      [--qmailqueue PROGRAM]
+
+--qmailqueue PROGRAM runs qbox's side with $QMAILQUEUE=PROGRAM: with a
+program that only reads its two inputs, the receive rate shows what
+everything but qmail-queue costs (the queue then stays empty, and the
+bench says so).
 """
 import argparse
 import os
@@ -144,7 +150,8 @@ def make_cert(d):
 class Qbox:
     name = "qbox"
 
-    def __init__(self, top, certs):
+    def __init__(self, top, certs, qmailqueue=None):
+        self.qmailqueue = qmailqueue
         self.home = top / "qmail"
         (self.home / "bin").mkdir(parents=True)
         (self.home / "control").mkdir()
@@ -165,7 +172,10 @@ class Qbox:
         self.port = 0
 
     def env(self):
-        return {"PATH": f"{self.home / 'bin'}:/usr/bin:/bin", "QMAILHOME": str(self.home)}
+        env = {"PATH": f"{self.home / 'bin'}:/usr/bin:/bin", "QMAILHOME": str(self.home)}
+        if self.qmailqueue:
+            env["QMAILQUEUE"] = self.qmailqueue
+        return env
 
     def run_as_nobody(self, argv):
         r = subprocess.run(self.as_nobody(argv), env=self.env(), capture_output=True, text=True)
@@ -453,6 +463,9 @@ def main():
     ap.add_argument("--no-receive", dest="receive", action="store_false")
     ap.add_argument("--no-tls", dest="tls", action="store_false")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--qmailqueue", metavar="PROGRAM",
+                    help="qmail-smtpd queues through PROGRAM instead (to see what qmail-queue "
+                         "costs: a program that reads descriptors 0 and 1 and exits 0)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         say("smtpd_bench: skipped: needs root (Postfix, and nobody for qbox)")
@@ -474,7 +487,7 @@ def main():
         certs = top / "certs"
         certs.mkdir()
         make_cert(certs)
-        q = Qbox(top, certs)
+        q = Qbox(top, certs, args.qmailqueue)
         systems.append(q)
         if not args.postfix:
             pass
