@@ -15,15 +15,30 @@ const unsigned char* api_generator(int curve, std::size_t* len) { return others(
 const unsigned char* api_order(int curve, std::size_t* len) { return others().order(curve, len); }
 std::size_t api_xoff(int curve, std::size_t* len) { return others().xoff(curve, len); }
 
-// As BearSSL's ec_c25519 code: G is the 32-byte u-coordinate, replaced
-// by the result; the scalar has at most 32 bytes, little-endian.
-uint32_t c25519_mul(unsigned char* g, std::size_t glen, const unsigned char* x, std::size_t xlen) {
-  if (glen != 32 || xlen > 32) return 0;
-  uint8_t k[32] = {};
+// Curve25519's scalars, as BearSSL's ec_c25519 code takes them: at most
+// 32 bytes, little-endian here, zero-padded to 32 in k; false when longer.
+bool c25519_scalar(uint8_t k[32], const unsigned char* x, std::size_t xlen) {
+  if (xlen > 32) return false;
+  std::memset(k, 0, 32);
   std::memcpy(k, x, xlen);
+  return true;
+}
+
+// G is the 32-byte u-coordinate, replaced by the result.
+uint32_t c25519_mul(unsigned char* g, std::size_t glen, const unsigned char* x, std::size_t xlen) {
+  uint8_t k[32];
+  if (glen != 32 || !c25519_scalar(k, x, xlen)) return 0;
   x25519(g, k, g);
   explicit_bzero(k, sizeof k);
   return 1;
+}
+
+std::size_t c25519_mulgen(unsigned char* r, const unsigned char* x, std::size_t xlen) {
+  uint8_t k[32];
+  if (!c25519_scalar(k, x, xlen)) return 0;
+  x25519_base(r, k);
+  explicit_bzero(k, sizeof k);
+  return 32;
 }
 
 uint32_t api_mul(unsigned char* g, std::size_t glen, const unsigned char* x, std::size_t xlen, int curve) {
@@ -36,14 +51,7 @@ uint32_t api_mul(unsigned char* g, std::size_t glen, const unsigned char* x, std
 
 std::size_t api_mulgen(unsigned char* r, const unsigned char* x, std::size_t xlen, int curve) {
   switch (curve) {
-    case BR_EC_curve25519: {
-      if (xlen > 32) return 0;
-      uint8_t k[32] = {};
-      std::memcpy(k, x, xlen);
-      x25519_base(r, k);
-      explicit_bzero(k, sizeof k);
-      return 32;
-    }
+    case BR_EC_curve25519: return c25519_mulgen(r, x, xlen);
     case BR_EC_secp256r1: return kEcP256.mulgen(r, x, xlen, curve);
     default: return others().mulgen(r, x, xlen, curve);
   }

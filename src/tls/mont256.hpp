@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "tls/ct.hpp"
+
 namespace qbox::tls::mont256 {
 
 using u64 = uint64_t;
@@ -35,14 +37,10 @@ inline u64 nonzero_mask(const U256& a) {
   return 0 - ((t | (0 - t)) >> 63);
 }
 
-// All ones when x == y, for values below 2^63.
-inline u64 eq_mask(u64 x, u64 y) { return 0 - (((x ^ y) - 1) >> 63); }
+using ct::eq_mask;
 
 // dst = src where mask is all ones; dst unchanged where it is 0.
-inline void cmov(U256& dst, const U256& src, u64 mask) {
-#pragma GCC unroll 4
-  for (int i = 0; i < 4; ++i) dst.v[i] ^= mask & (dst.v[i] ^ src.v[i]);
-}
+inline void cmov(U256& dst, const U256& src, u64 mask) { ct::cmov_words(dst.v, src.v, 4, mask); }
 
 // r = a - b mod 2^256; returns the borrow (0 or 1).
 inline u64 sub_borrow(U256& r, const U256& a, const U256& b) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "tls/ct.hpp"
 #include "tls/p256_table.hpp"
 
 namespace qbox::tls::p256 {
@@ -150,12 +151,9 @@ Jacobian mul_generator(const U256& k) {
       for (int t = 0; t < kCombTeeth; ++t) digit |= bit(k, (b * kCombTeeth + t) * kCombSpacing + j) << t;
       U256 x = {}, y = {};
       for (int e = 0; e < kEntries; ++e) {
-        u64 hit = mont256::eq_mask(digit, static_cast<unsigned>(e + 1));
-        const AffineLimbs& entry = kComb[b][e];
-        for (int l = 0; l < 4; ++l) {
-          x.v[l] |= hit & entry.x[l];
-          y.v[l] |= hit & entry.y[l];
-        }
+        u64 hit = ct::eq_mask(digit, static_cast<unsigned>(e + 1));
+        ct::cmov_words(x.v, kComb[b][e].x, 4, hit);
+        ct::cmov_words(y.v, kComb[b][e].y, 4, hit);
       }
       Jacobian sum = add_affine(q, x, y);
       cmov(q, sum, 0 - static_cast<u64>(digit != 0));
@@ -177,7 +175,7 @@ Jacobian mul_point(const Jacobian& p, const U256& k) {
       for (int s = 0; s < 4; ++s) q = dbl(q);
     unsigned digit = (k.v[w / 16] >> (4 * (w % 16))) & 15;
     Jacobian t = table[0];
-    for (unsigned e = 1; e < 16; ++e) cmov(t, table[e], mont256::eq_mask(digit, e));
+    for (unsigned e = 1; e < 16; ++e) cmov(t, table[e], ct::eq_mask(digit, e));
     q = add(q, t);
   }
   return q;
@@ -211,9 +209,11 @@ u64 encode(unsigned char out[65], const Jacobian& p) {
   return mont256::nonzero_mask(p.z);
 }
 
-const Jacobian kGenerator = {{{0x79e730d418a9143c, 0x75ba95fc5fedb601, 0x79fb732b77622510, 0x18905f76a53755c6}},
-                             {{0xddf25357ce95560a, 0x8b4ab8e4ba19e45c, 0xd2e88688dd21f325, 0x8571ff1825885d85}},
-                             kField.one};
+// G, the comb's first entry (block 0, its first tooth alone).
+Jacobian generator() {
+  const AffineLimbs& g = kComb[0][0];
+  return {{{g.x[0], g.x[1], g.x[2], g.x[3]}}, {{g.y[0], g.y[1], g.y[2], g.y[3]}}, kField.one};
+}
 
 // ---- BearSSL's interface ---------------------------------------------------------
 
@@ -241,7 +241,7 @@ std::size_t api_mulgen(unsigned char* r, const unsigned char* x, std::size_t xle
 
 uint32_t api_muladd(unsigned char* a, const unsigned char* b, std::size_t len, const unsigned char* x,
                     std::size_t xlen, const unsigned char* y, std::size_t ylen, int curve) {
-  Jacobian pa, pb = kGenerator;
+  Jacobian pa, pb = generator();
   U256 kx, ky;
   if (curve != BR_EC_secp256r1 || !decode(pa, a, len) || (b && !decode(pb, b, len)) ||
       !scalar_from_be(kx, x, xlen) || !scalar_from_be(ky, y, ylen))

@@ -4,9 +4,6 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
 #include <new>
 #include <poll.h>
 #include <sys/random.h>
@@ -16,6 +13,8 @@
 
 #include "base/die.hpp"
 #include "net/socket.hpp"
+#include "time/tai.hpp"
+#include "tls/cpu.hpp"
 #include "tls/ec.hpp"
 #include "tls/ecdsa.hpp"
 
@@ -128,48 +127,8 @@ const Suite* find_suite(uint16_t id) {
   return nullptr;
 }
 
-// The fastest implementations for this CPU, as BearSSL's
-// br_ssl_engine_set_default_aes_gcm() and _chapol() pick them, found once.
-// In a VM every CPUID traps to the hypervisor (some 4 us here), and each
-// BearSSL *_get() asks twice (leaf 0, then leaf 1): on x86-64 one read of
-// leaf 1 (always present there) answers all of them.
-struct CpuImpls {
-  bool done = false;
-  bool aesni = false;
-  const br_block_ctr_class* aes_ctr = nullptr;
-  br_ghash ghash = nullptr;
-  br_chacha20_run chacha20 = nullptr;
-  br_poly1305_run poly1305 = nullptr;
-};
-CpuImpls g_cpu;
-
-const CpuImpls& cpu_impls() {
-  if (g_cpu.done) return g_cpu;
-#if defined(__x86_64__) && defined(__GNUC__)
-  unsigned eax, ebx, ecx, edx;
-  __cpuid(1, eax, ebx, ecx, edx);
-  // The feature bits BearSSL's own checks test: AES-NI with SSE4.1
-  // (ECX 25 and 19), PCLMULQDQ (ECX 1), SSE2 (EDX 26).
-  g_cpu.aes_ctr = (ecx & 0x02080000u) == 0x02080000u ? &br_aes_x86ni_ctr_vtable : nullptr;
-  g_cpu.ghash = (ecx & 0x00000002u) ? &br_ghash_pclmul : nullptr;
-  g_cpu.chacha20 = (edx & 0x04000000u) ? &br_chacha20_sse2_run : nullptr;
-#else
-  g_cpu.aes_ctr = br_aes_x86ni_ctr_get_vtable();
-  g_cpu.ghash = br_ghash_pclmul_get();
-  g_cpu.chacha20 = br_chacha20_sse2_get();
-#endif
-  g_cpu.aesni = g_cpu.aes_ctr != nullptr;
-  if (!g_cpu.aes_ctr) g_cpu.aes_ctr = &br_aes_ct64_ctr_vtable;
-  if (!g_cpu.ghash) g_cpu.ghash = &br_ghash_ctmul64;
-  if (!g_cpu.chacha20) g_cpu.chacha20 = &br_chacha20_ct_run;
-  g_cpu.poly1305 = br_poly1305_ctmulq_get();
-  if (!g_cpu.poly1305) g_cpu.poly1305 = &br_poly1305_ctmul_run;
-  g_cpu.done = true;
-  return g_cpu;
-}
-
 void setup_engine(br_ssl_engine_context* eng) {
-  const CpuImpls& cpu = cpu_impls();
+  const CipherImpls& cpu = cipher_impls();
   br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
   // Hardware AES makes AES-GCM the fastest; without it ChaCha20 is, and
   // BearSSL's portable AES is constant-time but slow.
@@ -248,25 +207,19 @@ void io_failure(Str& err, bool writing) {
 
 // ---- time ----------------------------------------------------------------------
 
-long long now_ms() {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct Deadline {
   long long at;
-  explicit Deadline(int ms) : at(ms < 0 ? -1 : now_ms() + ms) {}
+  explicit Deadline(int ms) : at(ms < 0 ? -1 : monotonic_ms() + ms) {}
   int left() const {
     if (at < 0) return -1;
-    long long l = at - now_ms();
+    long long l = at - monotonic_ms();
     return l < 0 ? 0 : l > INT_MAX ? INT_MAX : static_cast<int>(l);
   }
 };
 
 }  // namespace
 
-void detect_cpu() { cpu_impls(); }
+void detect_cpu() { cipher_impls(); }
 
 // ---- the session -----------------------------------------------------------------
 

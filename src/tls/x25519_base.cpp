@@ -6,6 +6,7 @@
 // and the table is scanned whole.
 #include <cstring>
 
+#include "tls/ct.hpp"
 #include "tls/ed25519_table.hpp"
 #include "tls/fe25519.hpp"
 #include "tls/x25519.hpp"
@@ -63,13 +64,11 @@ Niels entry(int b, unsigned digit) {
   constexpr int kEntries = (1 << ed25519::kCombTeeth) - 1;
   u64 ypx[4] = {1, 0, 0, 0}, ymx[4] = {1, 0, 0, 0}, xy2d[4] = {0, 0, 0, 0};
   for (int e = 0; e < kEntries; ++e) {
-    u64 hit = 0 - static_cast<u64>(((digit ^ static_cast<unsigned>(e + 1)) - 1) >> 31 & 1);
+    u64 hit = ct::eq_mask(digit, static_cast<unsigned>(e + 1));
     const ed25519::NielsWords& w = ed25519::kComb[b][e];
-    for (int i = 0; i < 4; ++i) {
-      ypx[i] ^= hit & (ypx[i] ^ w.ypx[i]);
-      ymx[i] ^= hit & (ymx[i] ^ w.ymx[i]);
-      xy2d[i] ^= hit & (xy2d[i] ^ w.xy2d[i]);
-    }
+    ct::cmov_words(ypx, w.ypx, 4, hit);
+    ct::cmov_words(ymx, w.ymx, 4, hit);
+    ct::cmov_words(xy2d, w.xy2d, 4, hit);
   }
   return {from_words(ypx[0], ypx[1], ypx[2], ypx[3]), from_words(ymx[0], ymx[1], ymx[2], ymx[3]),
           from_words(xy2d[0], xy2d[1], xy2d[2], xy2d[3])};

@@ -588,13 +588,18 @@ def children(pid):
     return out
 
 
+def children_named(pid, names, timeout=30):
+    """children(pid) once it has all of names: qmail-send can log before
+    each child qmail-start forked has exec'd."""
+    return wait_for(lambda: (lambda k: k if set(k) >= names else None)(children(pid)), timeout,
+                    f"children {sorted(names)} of {pid}")
+
+
 def test_send_dies_when_a_spawner_is_lost(sendq):
     q, start = sendq
     s = start()
     s.wait_log(r"^status: local 0/10 remote 0/20$")
-    # qmail-send can log before each child qmail-start forked has exec'd.
-    kids = wait_for(lambda: (lambda k: k if set(k) >= {"qmail-lspawn", "qmail-rspawn", "qmail-clean"}
-                             else None)(children(s.p.pid)), 30, "qmail-send's children")
+    kids = children_named(s.p.pid, {"qmail-lspawn", "qmail-rspawn", "qmail-clean"})
     os.kill(kids["qmail-lspawn"], 9)
     assert s.p.wait(timeout=20) == 111
     s.wait_log(r"^alert: oh no! lost spawn connection! dying...$")
@@ -603,9 +608,7 @@ def test_send_dies_when_a_spawner_is_lost(sendq):
 def test_send_dies_when_qmail_todo_is_lost(sendq):
     q, start = sendq
     s = start()
-    # qmail-send can log before each child qmail-start forked has exec'd.
-    kids = wait_for(lambda: (lambda k: k if "qmail-todo" in k else None)(children(s.p.pid)),
-                    30, "qmail-todo")
+    kids = children_named(s.p.pid, {"qmail-todo"})
     os.kill(kids["qmail-todo"], 9)
     assert s.p.wait(timeout=20) == 111
     s.wait_log(r"^alert: oh no! lost qmail-todo connection! dying...$")

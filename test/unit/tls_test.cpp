@@ -20,6 +20,7 @@
 
 #include "base/fd.hpp"
 #include "io/buffer.hpp"
+#include "tls/cpu.hpp"
 #include "tls/creds.hpp"
 #include "tls/keycrypt.hpp"
 #include "tls/session.hpp"
@@ -1306,4 +1307,18 @@ TEST_CASE("x25519 agrees with BearSSL's ec_c25519_m31, also on non-canonical poi
     x25519(ours, k, u);
     CHECK(bytes(ours) == bytes(theirs));
   }
+}
+
+TEST_CASE("cipher_impls picks what BearSSL's own CPU checks pick") {
+  const tls::CipherImpls& c = tls::cipher_impls();
+  const br_block_ctr_class* aes = br_aes_x86ni_ctr_get_vtable();
+  CHECK(c.aesni == (aes != nullptr));
+  CHECK(c.aes_ctr == (aes ? aes : &br_aes_ct64_ctr_vtable));
+  br_ghash ghash = br_ghash_pclmul_get();
+  CHECK((c.ghash == (ghash ? ghash : &br_ghash_ctmul64)));  // a function pointer doctest cannot print
+  br_chacha20_run chacha = br_chacha20_sse2_get();
+  CHECK((c.chacha20 == (chacha ? chacha : &br_chacha20_ct_run)));  // a function pointer doctest cannot print
+  br_poly1305_run poly = br_poly1305_ctmulq_get();
+  CHECK((c.poly1305 == (poly ? poly : &br_poly1305_ctmul_run)));  // a function pointer doctest cannot print
+  CHECK(&tls::cipher_impls() == &c);  // found once
 }
