@@ -236,6 +236,8 @@ struct Session::Impl {
   bool in_sock, out_sock;  // try recv/send with MSG_DONTWAIT until ENOTSOCK
   bool net_eof;
   bool established;  // the handshake completed
+  bool closing;      // close() runs: the close_notify follows the last data
+  bool out_mid;      // the last send stopped inside a record
   unsigned char buf[BR_SSL_BUFSIZE_BIDI];
 
   Impl() {}  // the BearSSL contexts are set up by br_ssl_*_zero
@@ -243,8 +245,14 @@ struct Session::Impl {
 
   // One write (wr) or read on the network, without blocking where the
   // descriptor allows it; on others only when `ready` (after poll): >0
-  // bytes, 0 EOF, -1 errno (EAGAIN: not ready).
-  long net_io(bool wr, unsigned char* p, std::size_t n, bool ready);
+  // bytes, 0 EOF, -1 errno (EAGAIN: not ready). `more`: another record
+  // follows at once, a socket may hold this one back to send both together.
+  long net_io(bool wr, unsigned char* p, std::size_t n, bool ready, bool more = false);
+  // Whether the record about to be sent is followed at once by another
+  // that the engine makes without waiting for the peer: a ChangeCipherSpec
+  // by its Finished, and while closing, data by the close_notify. One TCP
+  // segment then carries both, and the peer wakes up once, not twice.
+  bool followed(const unsigned char* rec, std::size_t len) const;
   // Sends (wr) or receives one chunk of records: 1 moved, 0 the network's
   // EOF (net_eof is set), -1 errno (EAGAIN: not ready, or nothing to move).
   int transfer(bool wr, bool ready);
@@ -282,13 +290,14 @@ void Session::Impl::send_cert_alert(int e) {
   }
 }
 
-long Session::Impl::net_io(bool wr, unsigned char* p, std::size_t n, bool ready) {
+long Session::Impl::net_io(bool wr, unsigned char* p, std::size_t n, bool ready, bool more) {
   int fd = wr ? out_fd : in_fd;
   bool& sock = wr ? out_sock : in_sock;
   for (;;) {
     ssize_t r;
     if (sock) {
-      r = wr ? ::send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL) : ::recv(fd, p, n, MSG_DONTWAIT);
+      r = wr ? ::send(fd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL | (more ? MSG_MORE : 0))
+             : ::recv(fd, p, n, MSG_DONTWAIT);
       if (r < 0 && errno == ENOTSOCK) {
         sock = false;
         continue;
@@ -306,6 +315,12 @@ long Session::Impl::net_io(bool wr, unsigned char* p, std::size_t n, bool ready)
   }
 }
 
+bool Session::Impl::followed(const unsigned char* rec, std::size_t len) const {
+  // Only at the start of a record is its first byte the content type.
+  if (out_mid || len < 5) return false;
+  return rec[0] == 20 || (closing && rec[0] == 23);
+}
+
 int Session::Impl::transfer(bool wr, bool ready) {
   std::size_t len;
   unsigned char* b = wr ? br_ssl_engine_sendrec_buf(eng, &len) : br_ssl_engine_recvrec_buf(eng, &len);
@@ -313,8 +328,9 @@ int Session::Impl::transfer(bool wr, bool ready) {
     errno = EAGAIN;
     return -1;
   }
-  long r = net_io(wr, b, len, ready);
+  long r = net_io(wr, b, len, ready, wr && followed(b, len));
   if (r < 0) return -1;
+  if (wr) out_mid = static_cast<std::size_t>(r) < len;
   if (r == 0) {
     if (wr) {
       errno = EAGAIN;
@@ -411,6 +427,8 @@ bool Session::start_common(bool server, int in_fd, int out_fd) {
   (void)net::set_nodelay(out_fd);
   s_->net_eof = false;
   s_->established = false;
+  s_->closing = false;
+  s_->out_mid = false;
   std::memset(&s_->x509, 0, sizeof s_->x509);
   s_->x509.vtable = &kPeerX509Vtable;
   s_->x509.chain_err = BR_ERR_X509_EMPTY_CHAIN;
@@ -655,6 +673,7 @@ int Session::close(int timeout_ms) {
   Deadline d(timeout_ms);
   br_ssl_engine_flush(s_->eng, 0);
   br_ssl_engine_close(s_->eng);
+  s_->closing = true;
   for (;;) {
     unsigned st = s_->state();
     if (st & BR_SSL_CLOSED) return closed_status(s_->eng, err_, nullptr);
@@ -732,7 +751,7 @@ int Session::relay(Fd& to_child, Fd& from_child, int idle_ms) {
       br_ssl_engine_flush(s.eng, 0);
       br_ssl_engine_close(s.eng);
       to_child.reset();
-      closing = true;
+      closing = s.closing = true;
       continue;
     }
 
