@@ -89,7 +89,7 @@ tinycdb_0.78.dsc a81960f9d8a2c9de37ef4acdee9fda39f20167381f0757e54b7dfd701ad64bc
 tinycdb_0.78.tar.gz 0aa39e0004bf890f429ceed597c781ba47bb603245a2737210b99f1772798079
 "
 deps="$build/deps"
-stamp="bearssl=$bearssl_ver tinycdb=$tinycdb_ver v4"
+stamp="bearssl=$bearssl_ver tinycdb=$tinycdb_ver v5"
 arch=$(gcc -dumpmachine | sed 's/-gnu$//')   # x86_64-linux
 muslarch="$arch-musl"
 muslinc=/usr/include/$muslarch
@@ -197,6 +197,13 @@ if [ "$(cat "$deps/stamp" 2>/dev/null)" != "$stamp" ] ||
   echo "configure.sh: building BearSSL for the host (unit tests)"
   build_lib "${CC:-gcc}" "$deps/host/libbearssl.a" "$deps/src/bearssl" \
     "-O1 -g -w -I$deps/src/bearssl/inc -I$deps/src/bearssl/src" $(cat "$deps/bearssl.files")
+  # SHA-256's compression function: qbox's (src/tls/sha256_block.cpp,
+  # with the CPU's SHA instructions) replaces BearSSL's portable one for
+  # all of BearSSL's SHA-224/256, so BearSSL's becomes a weak symbol.
+  for lib in "$deps/lib/libbearssl.a" "$deps/host/libbearssl.a"; do
+    objcopy --weaken-symbol=br_sha2small_round "$lib" ||
+      { echo "configure.sh: objcopy failed on $lib" >&2; exit 111; }
+  done
   echo "configure.sh: building tinycdb for musl and for the host"
   cdbfiles="cdb_init.c cdb_find.c cdb_findnext.c cdb_seq.c cdb_seek.c cdb_unpack.c
             cdb_make.c cdb_make_add.c cdb_make_put.c cdb_hash.c"

@@ -18,6 +18,14 @@ CipherImpls pick() {
   c.aes_ctr = (ecx & 0x02080000u) == 0x02080000u ? &br_aes_x86ni_ctr_vtable : nullptr;
   c.ghash = (ecx & 0x00000002u) ? &br_ghash_pclmul : nullptr;
   c.chacha20 = (edx & 0x04000000u) ? &br_chacha20_sse2_run : nullptr;
+  // SHA (leaf 7, EBX 29), used with SSSE3 and SSE4.1 (ECX 9 and 19). Leaf
+  // 7 is asked only where AES-NI is: every CPU with AES-NI has it (leaf 0
+  // would say so at the price of another trap), and every CPU with SHA
+  // has AES-NI.
+  if ((ecx & 0x02080200u) == 0x02080200u) {
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    c.sha_ni = (ebx & 0x20000000u) != 0;
+  }
 #else
   c.aes_ctr = br_aes_x86ni_ctr_get_vtable();
   c.ghash = br_ghash_pclmul_get();

@@ -1,6 +1,7 @@
 // The fastest AES-CTR, GHASH, ChaCha20 and Poly1305 code BearSSL has for
 // this CPU, as br_ssl_engine_set_default_aes_gcm() and _chapol() would
-// pick them, found once per process.
+// pick them, and whether it has the SHA-256 instructions, found once per
+// process.
 //
 // Why not BearSSL's own picks: in a VM every CPUID traps to the
 // hypervisor (some 4 us here), and each BearSSL *_get() asks twice (leaf
@@ -17,6 +18,7 @@ struct CipherImpls {
   br_ghash ghash = nullptr;
   br_chacha20_run chacha20 = nullptr;
   br_poly1305_run poly1305 = nullptr;
+  bool sha_ni = false;  // SHA-256 instructions (tls/sha256_block)
 };
 
 const CipherImpls& cipher_impls();

@@ -24,6 +24,7 @@
 #include "tls/creds.hpp"
 #include "tls/keycrypt.hpp"
 #include "tls/session.hpp"
+#include "tls/sha256_block.hpp"
 #include "tls/x25519.hpp"
 
 using namespace qbox;
@@ -1321,4 +1322,50 @@ TEST_CASE("cipher_impls picks what BearSSL's own CPU checks pick") {
   br_poly1305_run poly = br_poly1305_ctmulq_get();
   CHECK((c.poly1305 == (poly ? poly : &br_poly1305_ctmul_run)));  // a function pointer doctest cannot print
   CHECK(&tls::cipher_impls() == &c);  // found once
+}
+
+namespace {
+
+Str sha_digest(const br_hash_class* h, std::string_view data, std::size_t repeat = 1) {
+  br_hash_compat_context ctx;
+  h->init(&ctx.vtable);
+  for (std::size_t i = 0; i < repeat; ++i) h->update(&ctx.vtable, data.data(), data.size());
+  unsigned char out[64];
+  h->out(&ctx.vtable, out);
+  return Str(std::string_view(reinterpret_cast<const char*>(out), (h->desc >> BR_HASHDESC_OUT_OFF) & BR_HASHDESC_OUT_MASK));
+}
+
+}  // namespace
+
+TEST_CASE("SHA-224 and SHA-256 through BearSSL, on qbox's block function: FIPS 180-2's answers") {
+  const char* two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  CHECK(sha_digest(&br_sha256_vtable, "abc") ==
+        unhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+  CHECK(sha_digest(&br_sha256_vtable, two_blocks) ==
+        unhex("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"));
+  CHECK(sha_digest(&br_sha256_vtable, "a", 1000000) ==
+        unhex("cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"));
+  CHECK(sha_digest(&br_sha224_vtable, "abc") ==
+        unhex("23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7"));
+  CHECK(sha_digest(&br_sha224_vtable, two_blocks) ==
+        unhex("75388b16512776cc5dba5da1fd890150b0c6455cb4f58b1952522525"));
+}
+
+TEST_CASE("the SHA instructions and the portable code give the same blocks") {
+  // What the kernel found: the flag sha_ni in /proc/cpuinfo.
+  Str cpuinfo;
+  CHECK(read_file("/proc/cpuinfo", cpuinfo) == 0);
+  CHECK(tls::have_sha_ni() == (cpuinfo.view().find(" sha_ni") != std::string_view::npos));
+  if (!tls::have_sha_ni()) return;
+  std::uint32_t x = 12345;
+  auto next = [&x] { return x = x * 1103515245u + 12345u; };
+  for (int i = 0; i < 2000; ++i) {
+    unsigned char block[64];
+    std::uint32_t a[8], b[8];
+    for (auto& c : block) c = static_cast<unsigned char>(next() >> 24);
+    for (int j = 0; j < 8; ++j) a[j] = b[j] = next();
+    tls::sha256_block_portable(block, a);
+    tls::sha256_block_shani(block, b);
+    REQUIRE(std::memcmp(a, b, sizeof a) == 0);
+  }
 }
