@@ -42,15 +42,18 @@ int write_all(int fd, std::string_view s) {
 
 int read_all(int fd, Str& out, std::size_t max) {
   std::size_t start = out.size();
+  // Read into the stack, then append what came: a control file of a few
+  // bytes then costs a few bytes of heap, not 4 KB that malloc maps for
+  // it and unmaps again (page faults and a TLB flush, in every session).
+  char buf[4096];
   for (;;) {
-    char* p = out.tail(4096);
-    ssize_t r = ::read(fd, p, 4096);
+    ssize_t r = ::read(fd, buf, sizeof buf);
     if (r < 0) {
       if (errno == EINTR) continue;
       return -1;
     }
     if (r == 0) return 0;
-    out.commit(static_cast<std::size_t>(r));
+    out.append(buf, static_cast<std::size_t>(r));
     if (out.size() - start > max) {
       errno = EFBIG;
       return -1;
@@ -68,9 +71,8 @@ int read_file(const char* path, Str& out, std::size_t max) {
       errno = EFBIG;
       return -1;
     }
-    // Room for all of it (and the read that sees the end) at once, rather
-    // than doubling past it.
-    out.reserve(static_cast<std::size_t>(st.st_size) + 4096);
+    // Room for all of it at once, rather than doubling past it.
+    out.reserve(out.size() + static_cast<std::size_t>(st.st_size));
   }
   return read_all(fd.get(), out, max);
 }
