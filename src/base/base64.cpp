@@ -47,6 +47,9 @@ bool base64_decode(std::string_view in, Str& out) {
   while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') ++pad;
   std::string_view body = in.substr(0, in.size() - pad);
   if (pad && (body.size() + pad) % 4 != 0) return false;
+  // All the room at once: growing would leave copies of what is decoded
+  // (keys, passwords) behind in freed memory.
+  out.reserve(body.size() / 4 * 3 + 2);
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : body) {

@@ -72,7 +72,7 @@ int read_file(const char* path, Str& out, std::size_t max) {
       return -1;
     }
     // Room for all of it at once, rather than doubling past it.
-    out.reserve(out.size() + static_cast<std::size_t>(st.st_size));
+    out.reserve(static_cast<std::size_t>(st.st_size));
   }
   return read_all(fd.get(), out, max);
 }

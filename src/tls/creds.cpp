@@ -105,7 +105,10 @@ bool pem_decode(std::string_view text, std::vector<PemObject>& out) {
   // blanks in them ignored), "-----END NAME-----". Not BearSSL's PEM
   // decoder, which takes some 1000 instructions a byte: qmail-smtpd reads
   // its certificate and key for every STARTTLS.
+  // All the room at once: growing would leave copies of a key's base64
+  // behind in freed memory, unwiped (and cost malloc a map and unmap).
   Str b64;
+  b64.reserve(text.size());
   bool inside = false, ok = true;
   auto marker = [](std::string_view line, std::string_view start, std::string_view& name) {
     while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);

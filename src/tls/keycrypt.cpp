@@ -231,6 +231,7 @@ Decrypted decrypt_legacy(std::string_view dek_info, std::string_view der, std::s
 
 void strip_pem_headers(std::string_view text, Str& out, std::vector<Str>& dek_infos) {
   out.clear();
+  out.reserve(text.size());  // no partial copies of a key left behind by growing
   dek_infos.clear();
   enum { kOutside, kFirst, kHeaders, kBody } state = kOutside;
   while (!text.empty()) {
