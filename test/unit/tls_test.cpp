@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/tcp.h>  // struct tcp_info with tcpi_data_segs_out
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -712,6 +713,39 @@ TEST_CASE("handshake, data both ways and close_notify, EC and RSA") {
     CHECK_FALSE(res.verified);  // no client certificate was asked for
     CHECK(res.subject.empty());
   }
+}
+
+TEST_CASE("over TCP, ChangeCipherSpec and Finished share a segment, as do the last data and close_notify") {
+  // The kernel's count of data segments each side sent. The server sends
+  // its flight, ChangeCipherSpec + Finished, and the answer + close_notify:
+  // 3 (5 if each record went alone); the client ClientHello, its key
+  // exchange, ChangeCipherSpec + Finished, the line and its close_notify
+  // in answer to the server's: 5 (6).
+  auto data_segs = [](int fd) {
+    tcp_info ti{};
+    socklen_t n = sizeof ti;
+    REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) == 0);
+    return ti.tcpi_data_segs_out;
+  };
+  TrustAnchors ca = anchors("ca.pem");
+  Credentials cr = pair("ec");
+  ServerConfig scfg{.creds = &cr};
+  Listener l;
+  Fd cfd = connect_to(l.port);
+  Fd sfd = l.accept();
+  REQUIRE(sfd.ok());
+  ServerThread server(scfg, sfd.get(), "250 welcome\r\n");
+  ClientConfig ccfg{.server_name = "localhost", .anchors = &ca};
+  Session c;
+  REQUIRE(c.start_client(ccfg, cfd.get(), cfd.get()));
+  REQUIRE(c.handshake(kTimeout));
+  CHECK(c.write("EHLO client\r\n", kTimeout) == 0);
+  CHECK(c.flush(kTimeout) == 0);
+  CHECK(read_to_end(c) == "250 welcome\r\n");
+  server.join();
+  CHECK(server.res.error.empty());
+  CHECK(data_segs(sfd.get()) <= 3);
+  CHECK(data_segs(cfd.get()) <= 5);
 }
 
 TEST_CASE("the client refuses an unknown CA and a wrong name, unless insecure") {
