@@ -4,7 +4,7 @@
 // process.
 //
 // Why not BearSSL's own picks: in a VM every CPUID traps to the
-// hypervisor (some 4 us here), and each BearSSL *_get() asks twice (leaf
+// hypervisor (4-6 us here), and each BearSSL *_get() asks twice (leaf
 // 0, then leaf 1); on x86-64 one read of leaf 1 (always present there)
 // answers all of them.
 #pragma once

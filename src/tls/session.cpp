@@ -236,7 +236,7 @@ struct Session::Impl {
   bool in_sock, out_sock;  // try recv/send with MSG_DONTWAIT until ENOTSOCK
   bool net_eof;
   bool established;  // the handshake completed
-  bool closing;      // close() runs: the close_notify follows the last data
+  bool closing;      // close_notify asked for (close(), the relay's end): it follows the last data
   bool out_mid;      // the last send stopped inside a record
   unsigned char buf[BR_SSL_BUFSIZE_BIDI];
 
@@ -729,7 +729,7 @@ int Session::relay(Fd& to_child, Fd& from_child, int idle_ms) {
     return fail("TLS session not started"), -1;
   }
   Impl& s = *s_;
-  bool child_eof = false, closing = false, unflushed = false;
+  bool child_eof = false, unflushed = false;
   auto done = [&](int rc) {
     to_child.reset();
     return rc;
@@ -737,7 +737,7 @@ int Session::relay(Fd& to_child, Fd& from_child, int idle_ms) {
   for (;;) {
     unsigned st = s.state();
     if (st & BR_SSL_CLOSED) return done(closed_status(s.eng, err_, nullptr));
-    if (closing && !(st & BR_SSL_SENDREC)) return done(0);  // close_notify is out
+    if (s.closing && !(st & BR_SSL_SENDREC)) return done(0);  // close_notify is out
     std::size_t len;
     unsigned char* app_in = br_ssl_engine_recvapp_buf(s.eng, &len);
     if (app_in && !to_child.ok()) {
@@ -746,12 +746,12 @@ int Session::relay(Fd& to_child, Fd& from_child, int idle_ms) {
     }
     // The peer's data all delivered and its side gone: the child sees EOF.
     if (s.net_eof && !app_in) to_child.reset();
-    if (child_eof && !closing) {
+    if (child_eof && !s.closing) {
       // Everything the child wrote is in the engine: flush, close_notify.
       br_ssl_engine_flush(s.eng, 0);
       br_ssl_engine_close(s.eng);
       to_child.reset();
-      closing = s.closing = true;
+      s.closing = true;
       continue;
     }
 
@@ -760,9 +760,9 @@ int Session::relay(Fd& to_child, Fd& from_child, int idle_ms) {
     if (st & BR_SSL_SENDREC) { wi = n; p[n++] = {s.out_fd, POLLOUT, 0}; }
     if ((st & BR_SSL_RECVREC) && !s.net_eof) { ri = n; p[n++] = {s.in_fd, POLLIN, 0}; }
     if (app_in) { ci = n; p[n++] = {to_child.get(), POLLOUT, 0}; }
-    if ((st & BR_SSL_SENDAPP) && !child_eof && !closing) { oi = n; p[n++] = {from_child.get(), POLLIN, 0}; }
+    if ((st & BR_SSL_SENDAPP) && !child_eof && !s.closing) { oi = n; p[n++] = {from_child.get(), POLLIN, 0}; }
     if (n == 0) {
-      if (s.net_eof && !closing) {
+      if (s.net_eof && !s.closing) {
         // The peer is gone and the engine holds nothing for anyone:
         // only the child's output is left, and the engine cannot take it.
         err_ = "TLS error: connection closed by peer";
